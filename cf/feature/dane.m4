@@ -1,0 +1,97 @@
+divert(-1)
+dnl
+dnl  sendmail-dane: opportunistic DANE TLS (RFC 7672) for the SMTP client
+dnl  of the stock sendmail binary, with the libsendmail-dane.so module.
+dnl
+dnl  Use it before the MAILER lines:
+dnl
+dnl	define(`DANE_MAILERS', `esmtp smtp smtp8 dsmtp')dnl   opportunistic DANE
+dnl	define(`DANE_ONLY_MAILERS', `')dnl                  mandatory DANE
+dnl	FEATURE(`dane')dnl
+dnl
+dnl  The smtp family mailers named in the two lists get the third A=
+dnl  argument dane or dane-only, which the module answers with port 25 and
+dnl  takes as the mode of the delivery; the others of that family get
+dnl  smtp, the stock port 25.  The try_tls, tls_server and tls_rcpt
+dnl  rulesets ask the module for a verdict through a TXT map lookup of a
+dnl  reserved .invalid name; without the module every SMTP delivery is
+dnl  deferred with 4.7.0 DANE extension not active.
+dnl
+dnl  Settings, all optional, given with define before the feature line:
+dnl	confSMDANE_USAGE01	default, ta-digests or strict
+dnl	confSMDANE_DIGESTS	digest preference, default sha512 sha256
+dnl	confSMDANE_RESOLVERS	trusted validating resolvers, default loopback
+dnl	confSMDANE_RESOLV_CONF	resolver file, default /etc/resolv.conf
+dnl	confSMDANE_LOGLEVEL	0 to 3, default 1
+dnl
+divert(0)dnl
+VERSIONID(`sendmail-dane 0.1.0')
+divert(-1)
+
+ifdef(`DANE_MAILERS', , `define(`DANE_MAILERS', `esmtp smtp smtp8 dsmtp')')
+ifdef(`DANE_ONLY_MAILERS', , `define(`DANE_ONLY_MAILERS', `')')
+
+dnl _SMDANE_IN_(word, list): 1 if word is in the blank or comma separated list
+define(`_SMDANE_IN_', `ifelse(index(` 'translit(`$2', `,	', `  ')` ', ` $1 '), `-1', `0', `1')')
+
+dnl _SMDANE_SET_(macro, mailer): the A= arguments of one smtp family mailer
+define(`_SMDANE_SET_', `ifelse(_SMDANE_IN_(`$2', DANE_ONLY_MAILERS), `1', `define(`$1', `TCP $'`h dane-only')',
+	_SMDANE_IN_(`$2', DANE_MAILERS), `1', `define(`$1', `TCP $'`h dane')',
+	`ifdef(`$1', , `define(`$1', `TCP $'`h smtp')')')')
+
+dnl every listed mailer must be one this feature can serve
+define(`_SMDANE_CHECK_', `ifelse(`$1', `', `',
+	_SMDANE_IN_(`$1', `smtp esmtp smtp8 dsmtp relay'), `1', `',
+	`errprint(`*** ERROR: dane: unsupported mailer $1')')')
+define(`_SMDANE_CHECK_ALL_', `ifelse(`$#', `0', `', `$#', `1', `_SMDANE_CHECK_(`$1')', `_SMDANE_CHECK_(`$1')_SMDANE_CHECK_ALL_(shift($@))')')
+_SMDANE_CHECK_ALL_(translit(DANE_MAILERS DANE_ONLY_MAILERS, `	 ', `,,'))
+
+_SMDANE_SET_(`SMTP_MAILER_ARGS', `smtp')
+_SMDANE_SET_(`ESMTP_MAILER_ARGS', `esmtp')
+_SMDANE_SET_(`SMTP8_MAILER_ARGS', `smtp8')
+_SMDANE_SET_(`DSMTP_MAILER_ARGS', `dsmtp')
+_SMDANE_SET_(`RELAY_MAILER_ARGS', `relay')
+
+define(`_LOCAL_TRY_TLS_', `1')
+define(`_LOCAL_TLS_SERVER_', `1')
+define(`_LOCAL_TLS_RCPT_', `1')
+
+LOCAL_CONFIG
+D{smdane_version}1
+D{smdane_mailers}DANE_MAILERS
+D{smdane_only_mailers}DANE_ONLY_MAILERS
+D{smdane_usage01}ifdef(`confSMDANE_USAGE01', `confSMDANE_USAGE01', `default')
+D{smdane_digests}ifdef(`confSMDANE_DIGESTS', `confSMDANE_DIGESTS', `sha512 sha256')
+D{smdane_resolvers}ifdef(`confSMDANE_RESOLVERS', `confSMDANE_RESOLVERS', `')
+D{smdane_resolv_conf}ifdef(`confSMDANE_RESOLV_CONF', `confSMDANE_RESOLV_CONF', `')
+D{smdane_loglevel}ifdef(`confSMDANE_LOGLEVEL', `confSMDANE_LOGLEVEL', `1')
+Ksmdane dns -R TXT -t -T<TEMP> -d2s -r1
+
+divert(9)
+SLocal_try_tls
+R$*	$: $1 $| $>SMDANE_Ask <try_tls> $| $&{verify} $| $&{server_name} $| $&h
+R$* $| $#$*	$# $2
+R$* $| $*	$: $1
+
+SLocal_tls_server
+R$*	$: $1 $| $>SMDANE_Ask <tls_server> $| $&{verify} $| $&{server_name} $| $&h
+R$* $| $#$*	$# $2
+R$* $| $*	$: $1
+
+SLocal_tls_rcpt
+R$*	$: $1 $| $>SMDANE_Ask <tls_rcpt> $| $&{verify} $| $&{server_name} $| $&h
+R$* $| $#$*	$# $2
+R$* $| $*	$: $1
+
+SSMDANE_Ask
+R<$-> $| $| $*	<$1> $| none $| $2
+R<$-> $| $+ $| $| $*	<$1> $| $2 $| none $| $3
+R<$-> $| $+ $| $+ $|	<$1> $| $2 $| $3 $| none
+R<$-> $| $+ $| $+ $| $+ .	<$1> $| $2 $| $3 $| $4
+R<$-> $| $+ $| $+ $| $+	$: $(smdane _p . $1 . _v . $2 . _s . $3 . _h . $4 . v1 . dane-hook . invalid . $: <NOHOOK> $)
+R$* <TEMP>	$#error $@ 4.7.0 $: "454 4.7.0 DANE extension lookup failed"
+R<NOHOOK>	$#error $@ 4.7.0 $: "454 4.7.0 DANE extension not active"
+ROK $*	$@ OK
+RFAIL $*	$#error $@ 4.7.5 $: "454 4.7.5 " $1
+R$*	$#error $@ 4.7.0 $: "454 4.7.0 DANE extension gave no verdict"
+divert(-1)

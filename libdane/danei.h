@@ -1,0 +1,53 @@
+/*
+ * NAME
+ *	danei.h - libdane internal declarations
+ *
+ * SYNOPSIS
+ *	#include "danei.h"
+ *
+ * DESCRIPTION
+ *	Functions shared between the libdane source files and not part of
+ *	the public interface.  Nothing here is for callers of libdane.
+ *
+ *	danei_strlcpy() copies at most size - 1 bytes and always
+ *	terminates; it returns strlen(src) so truncation can be detected.
+ *
+ *	danei_name_norm() turns a domain name in presentation form into
+ *	our canonical form: lower case, no trailing dot.  It fails with
+ *	DANE_ERR_INVAL for an empty name, a name longer than 253
+ *	characters, an empty or over-long (63) label, or a byte outside
+ *	printable ASCII.
+ *
+ *	danei_sanitize() replaces, in place, every byte that is not
+ *	printable ASCII, and every byte of `extra`, by '?'.
+ *
+ *	danei_hex() writes the hexadecimal form of up to `max` bytes of
+ *	data into buf (always terminated) and returns the number of bytes
+ *	encoded.
+ *
+ *	danei_vlog() and danei_log() format one line, sanitise it and hand
+ *	it to the sink `fn` (or to syslog(LOG_MAIL) when fn is NULL).
+ *	errno is preserved.
+ */
+#ifndef DANEI_H
+#define DANEI_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "dane.h"
+
+#define DANEI_TEXT_UNSAFE "\"\\%()"	/* bytes sendmail re-tokenises */
+
+size_t	danei_strlcpy(char *dst, const char *src, size_t size);
+enum dane_result danei_name_norm(const char *in, char *out, size_t size);
+void	danei_sanitize(char *s, const char *extra);
+size_t	danei_hex(const unsigned char *data, size_t len, size_t max,
+	    char *buf, size_t size);
+
+void	danei_vlog(dane_log_fn *fn, void *arg, int prio, const char *fmt,
+	    va_list ap) __attribute__((format(printf, 4, 0)));
+void	danei_log(dane_log_fn *fn, void *arg, int prio, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+
+#endif /* DANEI_H */

@@ -1,0 +1,700 @@
+/*
+ * NAME
+ *	dns.c - DNSSEC-aware lookups that gather DANE facts
+ *
+ * SYNOPSIS
+ *	#include "dane.h"
+ *
+ *	enum dane_result dane_ctx_new(const struct dane_resolver_config *rc,
+ *	    struct dane_ctx **out);
+ *	void dane_ctx_free(struct dane_ctx *c);
+ *	void dane_ctx_set_log(struct dane_ctx *c, dane_log_fn *fn, void *arg);
+ *	enum dane_result dane_gather(struct dane_ctx *c, const char *nexthop,
+ *	    const char *host, uint16_t port, struct dane_facts **out);
+ *	void dane_facts_free(struct dane_facts *f);
+ *
+ * DESCRIPTION
+ *	A context holds one ldns resolver configured from a resolv.conf
+ *	file: recursion desired, DNSSEC OK, checking enabled (CD clear),
+ *	an EDNS buffer of 1232 bytes, TCP on truncation, no search list.
+ *
+ *	The AD bit is the only DNSSEC signal (RFC 7672 section 2.1.1), and
+ *	it is believed only when every nameserver of the resolver is a
+ *	trusted address (default: 127.0.0.0/8 and ::1).  Otherwise every
+ *	answer counts as insecure, so DANE never applies, and a warning is
+ *	logged once per context.
+ *
+ *	dane_gather() queries, in the order RFC 7672 section 2.2 requires,
+ *	the MX RRset of the next hop, the A and AAAA RRsets of the host
+ *	and the TLSA RRset of the TLSA base domain, stopping as soon as
+ *	the decision is known.  A failing lookup (SERVFAIL, REFUSED,
+ *	timeout, malformed reply) is FAILED with BOGUS security; NXDOMAIN
+ *	and NODATA are answers.  CNAME chains are followed as the resolver
+ *	returns them.  For a CNAME-expanded host the TLSA RRset is looked
+ *	up at the expanded name and, only after a clean "not found", at
+ *	the original name (section 2.2.3).
+ *
+ *	The context is not thread-safe; one context serves any number of
+ *	sequential dane_gather() calls.
+ *
+ * DIAGNOSTICS
+ *	DANE_ERR_INVAL for a malformed name or NULL argument;
+ *	DANE_ERR_RESOLVER when the resolver configuration is unusable;
+ *	DANE_ERR_CONFIG for a bad trusted-address list; DANE_ERR_NOMEM.
+ *	DNS failures are facts, not errors.  On DANE_OK the caller owns
+ *	*out and releases it with dane_facts_free().
+ */
+#include <sys/socket.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+
+#include <ldns/ldns.h>
+
+#include "danei.h"
+
+#define DEFAULT_TIMEOUT_MS 5000
+#define EDNS_BUFSIZE 1232		/* DNS flag day 2020 */
+#define CNAME_HOPS_MAX 16
+#define DEFAULT_TRUSTED "127.0.0.0/8 ::1"
+#define TLSA_PORT_DEFAULT 25
+
+struct dane_ctx {
+	ldns_resolver *res;
+	int trusted;			/* AD may be believed */
+	int warned;			/* untrusted-resolver warning logged */
+	dane_log_fn *log_fn;
+	void *log_arg;
+};
+
+/* One answer: the reply, its security and the end of its CNAME chain. */
+struct answer {
+	struct dane_lookup l;
+	ldns_rr_type type;
+	ldns_pkt *pkt;
+	ldns_rdf *qname;
+	const ldns_rdf *owner;		/* qname or the last CNAME target */
+};
+
+enum dane_result
+danei_name_norm(const char *in, char *out, size_t size)
+{
+	size_t len, i, label = 0;
+
+	if (in == NULL || size == 0)
+		return DANE_ERR_INVAL;
+	len = strlen(in);
+	if (len > 0 && in[len - 1] == '.')
+		len--;
+	if (len == 0 || len > 253 || len >= size)
+		return DANE_ERR_INVAL;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)in[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '\\')
+			return DANE_ERR_INVAL;
+		if (ch == '.') {
+			if (label == 0)
+				return DANE_ERR_INVAL;
+			label = 0;
+		} else if (++label > 63)
+			return DANE_ERR_INVAL;
+		out[i] = (char)tolower(ch);
+	}
+	out[len] = '\0';
+	return DANE_OK;
+}
+
+/* Does `addr` (4 or 16 bytes) fall in the "addr[/len]" entry `spec`? */
+static int
+addr_in(const unsigned char *addr, size_t alen, const char *spec, int *bad)
+{
+	unsigned char net[16];
+	char buf[INET6_ADDRSTRLEN + 8], *slash;
+	long bits;
+	size_t i;
+	int af;
+
+	if (danei_strlcpy(buf, spec, sizeof(buf)) >= sizeof(buf))
+		return *bad = 1, 0;
+	bits = alen * 8;
+	if ((slash = strchr(buf, '/')) != NULL) {
+		char *end;
+
+		*slash++ = '\0';
+		bits = strtol(slash, &end, 10);
+		if (*slash == '\0' || *end != '\0' || bits < 0)
+			return *bad = 1, 0;
+	}
+	af = strchr(buf, ':') != NULL ? AF_INET6 : AF_INET;
+	if (inet_pton(af, buf, net) != 1 ||
+	    bits > (af == AF_INET6 ? 128 : 32))
+		return *bad = 1, 0;
+	if ((af == AF_INET6) != (alen == 16))
+		return 0;
+	for (i = 0; bits >= 8; i++, bits -= 8)
+		if (addr[i] != net[i])
+			return 0;
+	if (bits > 0) {
+		unsigned char mask = (unsigned char)(0xff << (8 - bits));
+
+		if ((addr[i] & mask) != (net[i] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+addr_trusted(const ldns_rdf *ns, const char *list, int *bad)
+{
+	char buf[1024], *p, *tok;
+	size_t alen = ldns_rdf_size(ns);
+	int hit = 0;
+
+	if (alen != 4 && alen != 16)
+		return 0;
+	if (danei_strlcpy(buf, list, sizeof(buf)) >= sizeof(buf))
+		return *bad = 1, 0;
+	for (p = buf; (tok = strsep(&p, " \t,")) != NULL;) {
+		if (*tok == '\0')
+			continue;
+		if (addr_in(ldns_rdf_data(ns), alen, tok, bad))
+			hit = 1;
+	}
+	return hit;
+}
+
+static enum dane_result
+check_trust(struct dane_ctx *c, const char *list)
+{
+	ldns_rdf **ns = ldns_resolver_nameservers(c->res);
+	size_t i, n = ldns_resolver_nameserver_count(c->res);
+	int bad = 0;
+
+	c->trusted = n > 0;
+	for (i = 0; i < n; i++)
+		if (!addr_trusted(ns[i], list, &bad))
+			c->trusted = 0;
+	return bad ? DANE_ERR_CONFIG : DANE_OK;
+}
+
+enum dane_result
+dane_ctx_new(const struct dane_resolver_config *rc, struct dane_ctx **out)
+{
+	const char *path = "/etc/resolv.conf", *trusted = DEFAULT_TRUSTED;
+	unsigned ms = DEFAULT_TIMEOUT_MS;
+	struct dane_ctx *c;
+	struct timeval tv;
+	enum dane_result r;
+
+	if (out == NULL)
+		return DANE_ERR_INVAL;
+	*out = NULL;
+	if (rc != NULL) {
+		if (rc->resolv_conf != NULL)
+			path = rc->resolv_conf;
+		if (rc->trusted != NULL)
+			trusted = rc->trusted;
+		if (rc->timeout_ms != 0)
+			ms = rc->timeout_ms;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return DANE_ERR_NOMEM;
+	if (ldns_resolver_new_frm_file(&c->res, path) != LDNS_STATUS_OK ||
+	    c->res == NULL || ldns_resolver_nameserver_count(c->res) == 0) {
+		dane_ctx_free(c);
+		return DANE_ERR_RESOLVER;
+	}
+	ldns_resolver_set_recursive(c->res, true);
+	ldns_resolver_set_dnssec(c->res, true);
+	ldns_resolver_set_dnssec_cd(c->res, false);
+	ldns_resolver_set_edns_udp_size(c->res, EDNS_BUFSIZE);
+	ldns_resolver_set_fallback(c->res, true);
+	ldns_resolver_set_igntc(c->res, false);
+	ldns_resolver_set_usevc(c->res, false);
+	ldns_resolver_set_defnames(c->res, false);
+	ldns_resolver_set_dnsrch(c->res, false);
+	ldns_resolver_set_retry(c->res, 1);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	ldns_resolver_set_timeout(c->res, tv);
+	if ((r = check_trust(c, trusted)) != DANE_OK) {
+		dane_ctx_free(c);
+		return r;
+	}
+	*out = c;
+	return DANE_OK;
+}
+
+void
+dane_ctx_free(struct dane_ctx *c)
+{
+	if (c == NULL)
+		return;
+	if (c->res != NULL)
+		ldns_resolver_deep_free(c->res);
+	free(c);
+}
+
+void
+dane_ctx_set_log(struct dane_ctx *c, dane_log_fn *fn, void *arg)
+{
+	if (c == NULL)
+		return;
+	c->log_fn = fn;
+	c->log_arg = arg;
+}
+
+static void
+warn_untrusted(struct dane_ctx *c)
+{
+	if (c->trusted || c->warned)
+		return;
+	c->warned = 1;
+	danei_log(c->log_fn, c->log_arg, LOG_WARNING,
+	    "dane: resolver is not a trusted local validator, "
+	    "all DNS answers count as insecure and DANE will not apply");
+}
+
+static void
+answer_free(struct answer *a)
+{
+	ldns_pkt_free(a->pkt);
+	ldns_rdf_deep_free(a->qname);
+	memset(a, 0, sizeof(*a));
+}
+
+static int
+rr_at(const ldns_rr *rr, ldns_rr_type t, const ldns_rdf *owner)
+{
+	return ldns_rr_get_type(rr) == t &&
+	    ldns_dname_compare(ldns_rr_owner(rr), owner) == 0;
+}
+
+/* Follow the CNAME chain of the answer section from the query name. */
+static void
+follow_chain(struct answer *a)
+{
+	ldns_rr_list *an = ldns_pkt_answer(a->pkt);
+	size_t i, n = ldns_rr_list_rr_count(an);
+	int hop, moved;
+
+	a->owner = a->qname;
+	if (a->type == LDNS_RR_TYPE_CNAME)
+		return;
+	for (hop = 0; hop < CNAME_HOPS_MAX; hop++) {
+		moved = 0;
+		for (i = 0; i < n; i++) {
+			ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+			if (rr_at(rr, LDNS_RR_TYPE_CNAME, a->owner) &&
+			    ldns_rr_rd_count(rr) >= 1) {
+				a->owner = ldns_rr_rdf(rr, 0);
+				moved = 1;
+				break;
+			}
+		}
+		if (!moved)
+			return;
+	}
+}
+
+static int
+count_at_owner(const struct answer *a)
+{
+	ldns_rr_list *an = ldns_pkt_answer(a->pkt);
+	size_t i, n = ldns_rr_list_rr_count(an);
+	int found = 0;
+
+	for (i = 0; i < n; i++)
+		if (rr_at(ldns_rr_list_rr(an, i), a->type, a->owner))
+			found++;
+	return found;
+}
+
+static void
+set_failed(struct dane_lookup *l)
+{
+	l->answer = DANE_ANSWER_FAILED;
+	l->dnssec = DANE_DNSSEC_BOGUS;
+}
+
+/* One query; only out-of-memory and bad names are errors. */
+static enum dane_result
+lookup(struct dane_ctx *c, const char *name, ldns_rr_type type,
+    struct answer *a)
+{
+	ldns_status st;
+
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	set_failed(&a->l);
+	if ((a->qname = ldns_dname_new_frm_str(name)) == NULL)
+		return DANE_ERR_INVAL;
+	st = ldns_resolver_send(&a->pkt, c->res, a->qname, type,
+	    LDNS_RR_CLASS_IN, LDNS_RD);
+	if (st == LDNS_STATUS_MEM_ERR)
+		return DANE_ERR_NOMEM;
+	if (st != LDNS_STATUS_OK || a->pkt == NULL)
+		return DANE_OK;
+	switch (ldns_pkt_get_rcode(a->pkt)) {
+	case LDNS_RCODE_NOERROR:
+	case LDNS_RCODE_NXDOMAIN:
+		break;
+	default:
+		return DANE_OK;		/* SERVFAIL, REFUSED, ...: failure */
+	}
+	follow_chain(a);
+	if (count_at_owner(a) > 0)
+		a->l.answer = DANE_ANSWER_FOUND;
+	else if (ldns_pkt_get_rcode(a->pkt) == LDNS_RCODE_NXDOMAIN)
+		a->l.answer = DANE_ANSWER_NXDOMAIN;
+	else
+		a->l.answer = DANE_ANSWER_NODATA;
+	a->l.dnssec = c->trusted && ldns_pkt_ad(a->pkt) ?
+	    DANE_DNSSEC_SECURE : DANE_DNSSEC_INSECURE;
+	return DANE_OK;
+}
+
+/* Canonical text form of a domain-name rdf; DANE_ERR_INVAL if odd. */
+static enum dane_result
+rdf_name(const ldns_rdf *rdf, char *out, size_t size)
+{
+	enum dane_result r;
+	char *s;
+
+	if ((s = ldns_rdf2str(rdf)) == NULL)
+		return DANE_ERR_NOMEM;
+	r = danei_name_norm(s, out, size);
+	free(s);
+	return r;
+}
+
+/* Record the CNAME expansion of a query name, if any. */
+static enum dane_result
+expansion(const struct answer *a, char *out, size_t size)
+{
+	enum dane_result r;
+
+	out[0] = '\0';
+	if (a->pkt == NULL || a->owner == a->qname)
+		return DANE_OK;
+	r = rdf_name(a->owner, out, size);
+	if (r == DANE_ERR_INVAL)
+		out[0] = '\0';
+	return r == DANE_ERR_NOMEM ? r : DANE_OK;
+}
+
+/* RFC 7672 section 2.2.1: the MX RRset of the next-hop domain. */
+static enum dane_result
+gather_mx(struct dane_ctx *c, struct dane_facts *f)
+{
+	char name[DANE_NAME_MAX];
+	struct answer a;
+	ldns_rr_list *an;
+	enum dane_result r;
+	size_t i, n;
+
+	if ((r = lookup(c, f->nexthop, LDNS_RR_TYPE_MX, &a)) != DANE_OK)
+		goto out;
+	f->mx = a.l;
+	if ((r = expansion(&a, f->nexthop_expanded,
+	    sizeof(f->nexthop_expanded))) != DANE_OK)
+		goto out;
+	if (a.l.answer != DANE_ANSWER_FOUND) {
+		/* Implicit MX (RFC 5321 section 5.1). */
+		f->host_in_mx = strcmp(f->host, f->nexthop) == 0 ||
+		    strcmp(f->host, f->nexthop_expanded) == 0;
+		goto out;
+	}
+	an = ldns_pkt_answer(a.pkt);
+	n = ldns_rr_list_rr_count(an);
+	for (i = 0; i < n; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		if (!rr_at(rr, LDNS_RR_TYPE_MX, a.owner) ||
+		    ldns_rr_rd_count(rr) < 2)
+			continue;
+		r = rdf_name(ldns_rr_rdf(rr, 1), name, sizeof(name));
+		if (r == DANE_ERR_NOMEM)
+			goto out;
+		if (r != DANE_OK) {
+			r = DANE_OK;
+			continue;	/* null MX (RFC 7505) or odd name */
+		}
+		if (strcmp(name, f->host) == 0)
+			f->host_in_mx = 1;
+		if (f->mx_count < DANE_MX_MAX)
+			danei_strlcpy(f->mx_hosts[f->mx_count++], name,
+			    sizeof(f->mx_hosts[0]));
+	}
+out:
+	answer_free(&a);
+	return r;
+}
+
+static enum dane_dnssec
+weakest(enum dane_dnssec x, enum dane_dnssec y)
+{
+	return x > y ? x : y;		/* SECURE < INSECURE < BOGUS */
+}
+
+/* RFC 7672 section 2.2.2: the address RRsets of the host. */
+static enum dane_result
+gather_addr(struct dane_ctx *c, struct dane_facts *f)
+{
+	struct answer a4, a6;
+	enum dane_result r;
+	struct dane_lookup *l = &f->addr;
+
+	memset(&a6, 0, sizeof(a6));
+	if ((r = lookup(c, f->host, LDNS_RR_TYPE_A, &a4)) != DANE_OK ||
+	    (r = lookup(c, f->host, LDNS_RR_TYPE_AAAA, &a6)) != DANE_OK)
+		goto out;
+	if (a4.l.answer == DANE_ANSWER_FAILED ||
+	    a6.l.answer == DANE_ANSWER_FAILED) {
+		set_failed(l);
+		goto out;
+	}
+	l->dnssec = weakest(a4.l.dnssec, a6.l.dnssec);
+	if (a4.l.answer == DANE_ANSWER_FOUND ||
+	    a6.l.answer == DANE_ANSWER_FOUND)
+		l->answer = DANE_ANSWER_FOUND;
+	else if (a4.l.answer == DANE_ANSWER_NXDOMAIN &&
+	    a6.l.answer == DANE_ANSWER_NXDOMAIN)
+		l->answer = DANE_ANSWER_NXDOMAIN;
+	else
+		l->answer = DANE_ANSWER_NODATA;
+	r = expansion(a4.owner != a4.qname ? &a4 : &a6, f->host_expanded,
+	    sizeof(f->host_expanded));
+	if (strcmp(f->host_expanded, f->host) == 0)
+		f->host_expanded[0] = '\0';
+out:
+	answer_free(&a4);
+	answer_free(&a6);
+	return r;
+}
+
+static enum dane_result
+add_tlsa(struct dane_facts *f, const ldns_rr *rr)
+{
+	const ldns_rdf *d;
+	struct dane_tlsa_rr *t;
+	size_t i;
+
+	if (ldns_rr_rd_count(rr) < 4)
+		return DANE_OK;		/* malformed: not a record at all */
+	for (i = 0; i < 3; i++)
+		if (ldns_rdf_size(ldns_rr_rdf(rr, i)) != 1)
+			return DANE_OK;
+	t = &f->tlsa_rrs[f->tlsa_count];
+	memset(t, 0, sizeof(*t));
+	t->usage = ldns_rdf2native_int8(ldns_rr_rdf(rr, 0));
+	t->selector = ldns_rdf2native_int8(ldns_rr_rdf(rr, 1));
+	t->mtype = ldns_rdf2native_int8(ldns_rr_rdf(rr, 2));
+	d = ldns_rr_rdf(rr, 3);
+	t->len = d != NULL ? ldns_rdf_size(d) : 0;
+	if (t->len > 0) {
+		if ((t->data = malloc(t->len)) == NULL)
+			return DANE_ERR_NOMEM;
+		memcpy(t->data, ldns_rdf_data(d), t->len);
+	}
+	f->tlsa_count++;
+	return DANE_OK;
+}
+
+static enum dane_result
+parse_tlsa(struct dane_facts *f, const struct answer *a)
+{
+	ldns_rr_list *an = ldns_pkt_answer(a->pkt);
+	size_t i, n = ldns_rr_list_rr_count(an);
+	enum dane_result r;
+
+	if (a->l.answer != DANE_ANSWER_FOUND)
+		return DANE_OK;
+	if ((f->tlsa_rrs = calloc(n, sizeof(*f->tlsa_rrs))) == NULL)
+		return DANE_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		if (!rr_at(rr, LDNS_RR_TYPE_TLSA, a->owner))
+			continue;
+		if ((r = add_tlsa(f, rr)) != DANE_OK)
+			return r;
+	}
+	return DANE_OK;
+}
+
+static enum dane_result
+tlsa_query(struct dane_ctx *c, struct dane_facts *f, const char *base,
+    struct answer *a)
+{
+	char qname[DANE_NAME_MAX + 16];
+	int n;
+
+	n = snprintf(qname, sizeof(qname), "_%u._tcp.%s",
+	    (unsigned)f->port, base);
+	if (n < 0 || n > 253) {
+		/* No such name can be looked up: fail closed. */
+		memset(a, 0, sizeof(*a));
+		set_failed(&a->l);
+		return DANE_OK;
+	}
+	return lookup(c, qname, LDNS_RR_TYPE_TLSA, a);
+}
+
+/* RFC 7672 section 2.2.3: the TLSA RRset of the base domain. */
+static enum dane_result
+gather_tlsa(struct dane_ctx *c, struct dane_facts *f)
+{
+	const char *base;
+	struct answer a;
+	enum dane_result r;
+
+	base = f->host_expanded[0] != '\0' ? f->host_expanded : f->host;
+	if ((r = tlsa_query(c, f, base, &a)) != DANE_OK)
+		goto out;
+	if (base != f->host && (a.l.answer == DANE_ANSWER_NXDOMAIN ||
+	    a.l.answer == DANE_ANSWER_NODATA)) {
+		/* Only a clean "not found" allows the original name. */
+		answer_free(&a);
+		base = f->host;
+		if ((r = tlsa_query(c, f, base, &a)) != DANE_OK)
+			goto out;
+	}
+	danei_strlcpy(f->tlsa_base, base, sizeof(f->tlsa_base));
+	f->tlsa = a.l;
+	r = parse_tlsa(f, &a);
+out:
+	answer_free(&a);
+	return r;
+}
+
+/* "[...]" next hops: an address literal or an administrator relay. */
+static enum dane_result
+parse_bracket(const char *nexthop, struct dane_facts *f)
+{
+	char inner[DANE_NAME_MAX];
+	unsigned char bin[16];
+	size_t len = strlen(nexthop);
+	size_t i;
+
+	if (len > 0 && nexthop[len - 1] == '.')
+		len--;			/* "$&h" may end in a dot */
+	if (len < 3 || nexthop[len - 1] != ']' || len - 2 >= sizeof(inner))
+		return DANE_ERR_INVAL;
+	memcpy(inner, nexthop + 1, len - 2);
+	inner[len - 2] = '\0';
+	if (strncasecmp(inner, "ipv6:", 5) == 0 ||
+	    inet_pton(AF_INET, inner, bin) == 1) {
+		f->nexthop_is_literal = 1;
+		for (i = 0; inner[i] != '\0'; i++)
+			inner[i] = (char)tolower((unsigned char)inner[i]);
+		danei_sanitize(inner, DANEI_TEXT_UNSAFE);
+		danei_strlcpy(f->nexthop, inner, sizeof(f->nexthop));
+		return DANE_OK;
+	}
+	f->nexthop_is_relay = 1;
+	return danei_name_norm(inner, f->nexthop, sizeof(f->nexthop));
+}
+
+static enum dane_result
+setup_facts(struct dane_facts *f, const char *nexthop, const char *host,
+    uint16_t port)
+{
+	enum dane_result r;
+
+	f->port = port != 0 ? port : TLSA_PORT_DEFAULT;
+	f->mx.answer = f->addr.answer = f->tlsa.answer =
+	    DANE_ANSWER_NOT_QUERIED;
+	f->mx.dnssec = f->addr.dnssec = f->tlsa.dnssec =
+	    DANE_DNSSEC_INSECURE;
+	if (nexthop[0] == '[')
+		r = parse_bracket(nexthop, f);
+	else
+		r = danei_name_norm(nexthop, f->nexthop, sizeof(f->nexthop));
+	if (r != DANE_OK)
+		return r;
+	if (f->nexthop_is_literal) {
+		/* No lookups: the host is kept for logging only. */
+		if (host != NULL && danei_name_norm(host, f->host,
+		    sizeof(f->host)) != DANE_OK)
+			danei_strlcpy(f->host, f->nexthop, sizeof(f->host));
+		return DANE_OK;
+	}
+	if (f->nexthop_is_relay && (host == NULL || *host == '\0'))
+		host = f->nexthop;
+	if (host == NULL)
+		return DANE_ERR_INVAL;
+	if ((r = danei_name_norm(host, f->host, sizeof(f->host))) != DANE_OK)
+		return r;
+	if (f->nexthop_is_relay)
+		f->host_in_mx = strcmp(f->host, f->nexthop) == 0;
+	return DANE_OK;
+}
+
+static enum dane_result
+gather(struct dane_ctx *c, struct dane_facts *f)
+{
+	enum dane_result r;
+
+	if (!f->nexthop_is_relay) {
+		if ((r = gather_mx(c, f)) != DANE_OK)
+			return r;
+		if (f->mx.answer == DANE_ANSWER_FAILED ||
+		    f->mx.dnssec != DANE_DNSSEC_SECURE || !f->host_in_mx)
+			return DANE_OK;
+	}
+	if ((r = gather_addr(c, f)) != DANE_OK)
+		return r;
+	/* "SHOULD NOT" query TLSA for insecure addresses (2.2.2). */
+	if (f->addr.answer != DANE_ANSWER_FOUND ||
+	    f->addr.dnssec != DANE_DNSSEC_SECURE)
+		return DANE_OK;
+	return gather_tlsa(c, f);
+}
+
+enum dane_result
+dane_gather(struct dane_ctx *c, const char *nexthop, const char *host,
+    uint16_t port, struct dane_facts **out)
+{
+	struct dane_facts *f;
+	enum dane_result r;
+
+	if (out == NULL)
+		return DANE_ERR_INVAL;
+	*out = NULL;
+	if (c == NULL || c->res == NULL || nexthop == NULL)
+		return DANE_ERR_INVAL;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return DANE_ERR_NOMEM;
+	r = setup_facts(f, nexthop, host, port);
+	if (r == DANE_OK && !f->nexthop_is_literal) {
+		warn_untrusted(c);
+		r = gather(c, f);
+	}
+	if (r != DANE_OK) {
+		dane_facts_free(f);
+		return r;
+	}
+	*out = f;
+	return DANE_OK;
+}
+
+void
+dane_facts_free(struct dane_facts *f)
+{
+	size_t i;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->tlsa_count; i++)
+		free(f->tlsa_rrs[i].data);
+	free(f->tlsa_rrs);
+	free(f);
+}

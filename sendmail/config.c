@@ -1,0 +1,183 @@
+/*
+ * NAME
+ *	config.c - read the hook's settings from sendmail.cf
+ *
+ * DESCRIPTION
+ *	FEATURE(`dane') writes its settings as D{smdane_*} macro lines into
+ *	sendmail.cf: the stock binary accepts unknown long macro names, so
+ *	the configuration stays in sendmail.mc where administrators expect
+ *	it.  The module reads them in its constructor, before sendmail
+ *	empties the environment and closes descriptors.
+ *
+ *	An unknown smdane_ macro or a bad value marks the configuration as
+ *	broken; the hook then defers every DANE delivery with a reason
+ *	naming the setting, instead of guessing.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "smdane.h"
+
+void
+smdane_config_init(struct smdane_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	dane_settings_default(&c->settings);
+	c->loglevel = 1;
+}
+
+static void
+config_fail(struct smdane_config *c, const char *key, const char *val)
+{
+	char clean[64];
+
+	if (c->error)
+		return;
+	c->error = 1;
+	smdane_sanitize(clean, sizeof(clean), val);
+	snprintf(c->error_text, sizeof(c->error_text),
+	    "bad value for %s: %s", key, clean);
+}
+
+static int
+parse_digests(const char *val, uint8_t pref[4])
+{
+	char word[16];
+	size_t n = 0, i;
+	const char *p = val;
+
+	memset(pref, 0, 4);
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		for (i = 0; *p != '\0' && *p != ' ' && *p != ',' &&
+		    *p != '\t'; p++)
+			if (i + 1 < sizeof(word))
+				word[i++] = (char)tolower((unsigned char)*p);
+		word[i] = '\0';
+		if (n >= 3)
+			return -1;
+		if (strcmp(word, "sha512") == 0)
+			pref[n++] = DANE_MTYPE_SHA2_512;
+		else if (strcmp(word, "sha256") == 0)
+			pref[n++] = DANE_MTYPE_SHA2_256;
+		else
+			return -1;
+	}
+	if (n == 0 || (n == 2 && pref[0] == pref[1]))
+		return -1;
+	return 0;
+}
+
+/*
+ * Parse one cf line.  Returns 1 if it was one of ours, 0 otherwise.
+ */
+int
+smdane_config_parse_line(struct smdane_config *c, const char *line)
+{
+	static const char prefix[] = "D{smdane_";
+	char key[32], val[256];
+	const char *end;
+	size_t klen, vlen;
+
+	if (strncmp(line, prefix, sizeof(prefix) - 1) != 0)
+		return 0;
+	line += 2;
+	end = strchr(line, '}');
+	if (end == NULL || (size_t)(end - line) >= sizeof(key)) {
+		config_fail(c, "macro", line);
+		return 1;
+	}
+	klen = (size_t)(end - line);
+	memcpy(key, line, klen);
+	key[klen] = '\0';
+	vlen = strcspn(end + 1, "\r\n");
+	if (vlen >= sizeof(val)) {
+		config_fail(c, key, "value too long");
+		return 1;
+	}
+	memcpy(val, end + 1, vlen);
+	val[vlen] = '\0';
+
+	if (strcmp(key, "smdane_version") == 0) {
+		if (strcmp(val, "1") != 0)
+			config_fail(c, key, val);
+		c->present = 1;
+	} else if (strcmp(key, "smdane_usage01") == 0) {
+		if (strcmp(val, "default") == 0 || val[0] == '\0')
+			c->settings.usage01 = DANE_USAGE01_DEFAULT;
+		else if (strcmp(val, "ta-digests") == 0)
+			c->settings.usage01 = DANE_USAGE01_TA_DIGESTS;
+		else if (strcmp(val, "strict") == 0)
+			c->settings.usage01 = DANE_USAGE01_STRICT;
+		else
+			config_fail(c, key, val);
+	} else if (strcmp(key, "smdane_digests") == 0) {
+		if (val[0] != '\0' &&
+		    parse_digests(val, c->settings.digest_pref) != 0)
+			config_fail(c, key, val);
+	} else if (strcmp(key, "smdane_resolvers") == 0) {
+		snprintf(c->trusted, sizeof(c->trusted), "%s", val);
+	} else if (strcmp(key, "smdane_resolv_conf") == 0) {
+		if (val[0] != '\0' && val[0] != '/')
+			config_fail(c, key, val);
+		else
+			snprintf(c->resolv_conf, sizeof(c->resolv_conf), "%s",
+			    val);
+	} else if (strcmp(key, "smdane_loglevel") == 0) {
+		if (strlen(val) != 1 || val[0] < '0' || val[0] > '3')
+			config_fail(c, key, val);
+		else
+			c->loglevel = val[0] - '0';
+	} else if (strcmp(key, "smdane_mailers") == 0 ||
+	    strcmp(key, "smdane_only_mailers") == 0) {
+		/* informational: the mailers carry the mode in A= */
+	} else {
+		config_fail(c, key, "unknown setting");
+	}
+	return 1;
+}
+
+/* Returns 0 if the file was read, -1 if it could not be opened. */
+int
+smdane_config_read(struct smdane_config *c, const char *path)
+{
+	char line[1024];
+	FILE *fp;
+
+	fp = fopen(path, "re");
+	if (fp == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (line[0] == 'D')
+			(void)smdane_config_parse_line(c, line);
+	fclose(fp);
+	return 0;
+}
+
+/*
+ * The configuration file sendmail will read: -C<file> or -C <file>,
+ * submit.cf for -Ac, else sendmail.cf.
+ */
+const char *
+smdane_cf_path(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && argv[i] != NULL; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strncmp(argv[i], "-C", 2) == 0) {
+			if (argv[i][2] != '\0')
+				return argv[i] + 2;
+			if (i + 1 < argc)
+				return argv[i + 1];
+		}
+		if (strcmp(argv[i], "-Ac") == 0)
+			return "/etc/mail/submit.cf";
+	}
+	return "/etc/mail/sendmail.cf";
+}

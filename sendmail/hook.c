@@ -1,0 +1,443 @@
+/*
+ * NAME
+ *	hook.c - interposers that wire libdane into the stock sendmail
+ *
+ * SYNOPSIS
+ *	LD_PRELOAD=libsendmail-dane.so sendmail-mta -bd -q10m
+ *
+ * DESCRIPTION
+ *	The module interposes three functions the sendmail binary imports:
+ *
+ *	getservbyname()	 sendmail calls it once per delivery with the third
+ *			 A= argument of the mailer.  FEATURE(`dane') gives
+ *			 DANE mailers "dane" or "dane-only" there, others
+ *			 "smtp"; the answer is port 25 and the mode of the
+ *			 delivery is remembered.
+ *	res_search()	 answers the verdict channel (verdict.c); every
+ *			 other query passes through untouched.
+ *	SSL_connect()	 on the first call for an SSL object, applies the
+ *			 policy of the host being connected (SNI, TLSA
+ *			 records, reference names); when the handshake
+ *			 completes, records whether DANE authentication
+ *			 succeeded.  Refusal happens in the tls_server and
+ *			 tls_rcpt rulesets, through the verdict channel.
+ *
+ *	The module is inert (pure pass-through) unless the process is
+ *	sendmail, run by root, with FEATURE(`dane') in the configuration
+ *	file it will read.  It survives fork (per-process resolver) and the
+ *	SIGHUP re-exec (it puts LD_PRELOAD back into the environment that
+ *	sendmail saves for the restart, since ld.so removes it in secure
+ *	mode).
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <resolv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "smdane.h"
+
+#undef res_search
+
+#define EXPORT __attribute__((visibility("default")))
+#define POLICY_SLOTS 16
+#define CONN_SLOTS 16
+
+struct policy_slot {
+	char server[DANE_NAME_MAX];
+	char nexthop[DANE_NAME_MAX];
+	struct dane_policy *policy;
+	enum dane_result error;		/* gather/decide failed */
+	int logged;
+};
+
+struct conn_slot {
+	char server[DANE_NAME_MAX];
+	struct smdane_conn conn;
+};
+
+static struct {
+	int active;
+	int busy;			/* recursion guard */
+	struct smdane_config cfg;
+	enum smdane_mode mode;
+	pid_t ctx_pid;
+	struct dane_ctx *ctx;
+	enum dane_result ctx_error;
+	struct policy_slot pol[POLICY_SLOTS];
+	struct conn_slot conn[CONN_SLOTS];
+	size_t conn_next;
+	char pending_server[DANE_NAME_MAX];
+	char pending_nexthop[DANE_NAME_MAX];
+	int ssl_idx;
+} S = { .ssl_idx = -1 };
+
+typedef int res_search_fn(const char *, int, int, unsigned char *, int);
+typedef struct servent *getservbyname_fn(const char *, const char *);
+typedef int ssl_connect_fn(SSL *);
+
+static void *
+real(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+static void
+slog(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+slog(int prio, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int saved = errno;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	syslog(LOG_MAIL | prio, "%s", line);
+	errno = saved;
+}
+
+/* ---- configuration and activation ---------------------------------- */
+
+static const char *
+base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s != NULL ? s + 1 : path;
+}
+
+static void
+keep_preload(void)
+{
+	Dl_info info;
+
+	/* ld.so drops LD_PRELOAD in secure mode; SIGHUP re-execs with
+	 * the saved environment, so put our bare name back. */
+	if (getauxval(AT_SECURE) == 0 || getenv("LD_PRELOAD") != NULL)
+		return;
+	if (dladdr((void *)keep_preload, &info) == 0 || info.dli_fname == NULL)
+		return;
+	(void)setenv("LD_PRELOAD", base_name(info.dli_fname), 1);
+}
+
+__attribute__((constructor)) static void
+smdane_init(int argc, char **argv, char **envp)
+{
+	const char *cf;
+
+	(void)envp;
+	if (getuid() != 0 || argc < 1 || argv == NULL || argv[0] == NULL)
+		return;
+	if (strncmp(base_name(argv[0]), "sendmail", 8) != 0)
+		return;
+	smdane_config_init(&S.cfg);
+	cf = smdane_cf_path(argc, argv);
+	if (smdane_config_read(&S.cfg, cf) != 0 || !S.cfg.present)
+		return;
+	S.active = 1;
+	keep_preload();
+}
+
+/* ---- per-delivery state -------------------------------------------- */
+
+static void
+policies_reset(void)
+{
+	size_t i;
+
+	for (i = 0; i < POLICY_SLOTS; i++) {
+		dane_policy_free(S.pol[i].policy);
+		memset(&S.pol[i], 0, sizeof(S.pol[i]));
+	}
+}
+
+static struct dane_ctx *
+context(void)
+{
+	struct dane_resolver_config rc;
+	pid_t pid = getpid();
+
+	if (S.ctx_pid == pid)
+		return S.ctx;
+	/* first use in this process (or a forked child): fresh resolver */
+	S.ctx = NULL;
+	S.ctx_pid = pid;
+	memset(&rc, 0, sizeof(rc));
+	rc.resolv_conf = S.cfg.resolv_conf[0] != '\0' ? S.cfg.resolv_conf :
+	    NULL;
+	rc.trusted = S.cfg.trusted[0] != '\0' ? S.cfg.trusted : NULL;
+	S.ctx_error = dane_ctx_new(&rc, &S.ctx);
+	if (S.ctx_error != DANE_OK) {
+		S.ctx = NULL;
+		slog(LOG_ERR, "STARTTLS=client, dane=error, reason=resolver "
+		    "unusable: %s", dane_strerror(S.ctx_error));
+	}
+	return S.ctx;
+}
+
+static struct policy_slot *
+policy_for(const char *server, const char *nexthop)
+{
+	struct dane_facts *facts = NULL;
+	struct policy_slot *slot = NULL;
+	struct dane_ctx *ctx;
+	size_t i;
+
+	for (i = 0; i < POLICY_SLOTS; i++) {
+		if (S.pol[i].server[0] == '\0' && S.pol[i].nexthop[0] == '\0') {
+			if (slot == NULL)
+				slot = &S.pol[i];
+			continue;
+		}
+		if (strcmp(S.pol[i].server, server) == 0 &&
+		    strcmp(S.pol[i].nexthop, nexthop) == 0)
+			return &S.pol[i];
+	}
+	if (slot == NULL) {
+		policies_reset();
+		slot = &S.pol[0];
+	}
+	snprintf(slot->server, sizeof(slot->server), "%s", server);
+	snprintf(slot->nexthop, sizeof(slot->nexthop), "%s", nexthop);
+	ctx = context();
+	if (ctx == NULL) {
+		slot->error = S.ctx_error;
+		return slot;
+	}
+	slot->error = dane_gather(ctx, nexthop, server, 25, &facts);
+	if (slot->error == DANE_OK)
+		slot->error = dane_decide(&S.cfg.settings, facts, &slot->policy);
+	dane_facts_free(facts);
+	return slot;
+}
+
+static struct smdane_conn *
+conn_for(const char *server, int create)
+{
+	struct conn_slot *c;
+	size_t i;
+
+	for (i = 0; i < CONN_SLOTS; i++)
+		if (strcmp(S.conn[i].server, server) == 0)
+			return &S.conn[i].conn;
+	if (!create)
+		return NULL;
+	c = &S.conn[S.conn_next];
+	S.conn_next = (S.conn_next + 1) % CONN_SLOTS;
+	memset(c, 0, sizeof(*c));
+	snprintf(c->server, sizeof(c->server), "%s", server);
+	return &c->conn;
+}
+
+/* ---- getservbyname: the mailer's DANE mode ------------------------- */
+
+EXPORT struct servent *
+getservbyname(const char *name, const char *proto)
+{
+	static char *no_aliases[] = { NULL };
+	static struct servent dane_ent = { .s_aliases = no_aliases };
+	static getservbyname_fn *next;
+	enum smdane_mode mode;
+
+	if (next == NULL)
+		next = (getservbyname_fn *)real("getservbyname");
+	if (!S.active || S.busy || name == NULL || proto == NULL ||
+	    strcmp(proto, "tcp") != 0)
+		return next(name, proto);
+	if (strcmp(name, "dane") == 0)
+		mode = SMDANE_MODE_DANE;
+	else if (strcmp(name, "dane-only") == 0)
+		mode = SMDANE_MODE_ONLY;
+	else {
+		S.mode = SMDANE_MODE_NONE;
+		return next(name, proto);
+	}
+	/* a new delivery: DNS facts are gathered afresh */
+	policies_reset();
+	S.mode = mode;
+	dane_ent.s_name = (char *)name;
+	dane_ent.s_proto = (char *)"tcp";
+	dane_ent.s_port = htons(25);
+	return &dane_ent;
+}
+
+/* ---- res_search: the verdict channel ------------------------------- */
+
+static void
+log_verdict(const struct smdane_query *q, const struct policy_slot *ps,
+    const struct smdane_conn *conn, const char *answer)
+{
+	const struct dane_policy *p = ps->policy;
+	char tlsa[160] = "", rr[48];
+	size_t i, off = 0;
+
+	for (i = 0; i < p->usable_count && off + 1 < sizeof(tlsa); i++) {
+		dane_tlsa_format(&p->usable[i], rr, sizeof(rr));
+		off += (size_t)snprintf(tlsa + off, sizeof(tlsa) - off,
+		    "%s%s", i > 0 ? "; " : "", rr);
+	}
+	slog(strncmp(answer, "OK", 2) == 0 ? LOG_INFO : LOG_NOTICE,
+	    "STARTTLS=client, relay=%s, dane=%s, nexthop=%s, base=%s, "
+	    "mode=%s, reason=%s, tlsa=%zu usable/%zu unusable%s%s%s, "
+	    "match=%s, verdict=%s",
+	    q->server, dane_level_name(p->level), q->nexthop,
+	    p->base_domain[0] != '\0' ? p->base_domain : "-",
+	    S.mode == SMDANE_MODE_ONLY ? "dane-only" : "dane",
+	    dane_reason_text(p->reason), p->usable_count, p->unusable_count,
+	    tlsa[0] != '\0' ? " [" : "", tlsa, tlsa[0] != '\0' ? "]" : "",
+	    conn != NULL && conn->auth.detail[0] != '\0' ?
+	    conn->auth.detail : "-", answer);
+}
+
+static void
+verdict(const char *name, char *answer, size_t size)
+{
+	struct smdane_query q;
+	struct policy_slot *ps;
+	struct smdane_conn *conn = NULL;
+	const char *server;
+
+	if (smdane_query_parse(name, &q) != 0) {
+		snprintf(answer, size, "FAIL \"DANE: malformed verdict query\"");
+		return;
+	}
+	if (S.cfg.error) {
+		char clean[160];
+
+		smdane_sanitize(clean, sizeof(clean), S.cfg.error_text);
+		snprintf(answer, size, "FAIL \"DANE configuration error: %s\"",
+		    clean);
+		return;
+	}
+	if (S.mode == SMDANE_MODE_NONE) {
+		snprintf(answer, size, "OK");
+		return;
+	}
+	server = q.server[0] != '\0' ? q.server : q.nexthop;
+	ps = policy_for(server, q.nexthop);
+	if (ps->policy == NULL) {
+		snprintf(answer, size, "FAIL \"DANE: DNS lookups impossible: "
+		    "%s\"", dane_strerror(ps->error));
+		return;
+	}
+	if (strcmp(q.phase, "try_tls") == 0) {
+		/* a new connection that offers STARTTLS */
+		snprintf(S.pending_server, sizeof(S.pending_server), "%s",
+		    server);
+		snprintf(S.pending_nexthop, sizeof(S.pending_nexthop), "%s",
+		    q.nexthop);
+	} else if (strcmp(q.phase, "tls_server") == 0 &&
+	    !smdane_verify_is_tls(q.verify)) {
+		/* a new connection without TLS: forget earlier sessions */
+		conn = conn_for(server, 1);
+		memset(conn, 0, sizeof(*conn));
+	}
+	if (conn == NULL)
+		conn = conn_for(server, 0);
+	smdane_verdict(S.mode, ps->policy, &q, conn, answer, size);
+	if (strcmp(q.phase, "tls_server") == 0 ||
+	    (strcmp(answer, "OK") != 0 && !ps->logged)) {
+		log_verdict(&q, ps, conn, answer);
+		ps->logged = 1;
+	}
+}
+
+EXPORT int
+res_search(const char *dname, int class, int type, unsigned char *answer,
+    int anslen)
+{
+	static res_search_fn *next;
+	char text[256];
+	int n;
+
+	if (next == NULL)
+		next = (res_search_fn *)real("res_search");
+	if (!S.active || S.busy || dname == NULL ||
+	    !smdane_is_channel_name(dname))
+		return next(dname, class, type, answer, anslen);
+	if (class != ns_c_in || type != ns_t_txt) {
+		h_errno = NO_DATA;
+		return -1;
+	}
+	S.busy = 1;
+	verdict(dname, text, sizeof(text));
+	S.busy = 0;
+	n = smdane_txt_response(dname, text, answer, anslen);
+	if (n < 0) {
+		h_errno = TRY_AGAIN;
+		return -1;
+	}
+	h_errno = NETDB_SUCCESS;
+	return n;
+}
+
+/* ---- SSL_connect: apply the policy, record the outcome ------------- */
+
+EXPORT int
+SSL_connect(SSL *ssl)
+{
+	static ssl_connect_fn *next;
+	struct policy_slot *ps;
+	struct smdane_conn *conn;
+	const struct dane_policy *p;
+	int r, err;
+
+	if (next == NULL)
+		next = (ssl_connect_fn *)real("SSL_connect");
+	if (!S.active || S.busy || S.mode == SMDANE_MODE_NONE ||
+	    S.pending_server[0] == '\0')
+		return next(ssl);
+	S.busy = 1;
+	ps = policy_for(S.pending_server, S.pending_nexthop);
+	p = ps->policy;
+	conn = conn_for(S.pending_server, 1);
+	if (S.ssl_idx < 0)
+		S.ssl_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+	if (S.ssl_idx >= 0 && SSL_get_ex_data(ssl, S.ssl_idx) == NULL) {
+		/* first call for this handshake */
+		(void)SSL_set_ex_data(ssl, S.ssl_idx, (void *)&S);
+		memset(conn, 0, sizeof(*conn));
+		snprintf(conn->nexthop, sizeof(conn->nexthop), "%s",
+		    S.pending_nexthop);
+		if (p != NULL) {
+			conn->level = p->level;
+			if (dane_ssl_apply(&S.cfg.settings, p, ssl) != DANE_OK)
+				slog(LOG_ERR, "STARTTLS=client, relay=%s, "
+				    "dane=error, reason=cannot enable DANE",
+				    S.pending_server);
+		}
+	}
+	S.busy = 0;
+	r = next(ssl);
+	if (r == 1) {
+		conn->tls = 1;
+		if (p != NULL && p->level == DANE_LEVEL_AUTH) {
+			dane_ssl_check(p, ssl, &conn->auth);
+			conn->auth.matched.data = NULL;
+		}
+	} else {
+		err = SSL_get_error(ssl, r);
+		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+			conn->handshake_failed = 1;
+			/* sendmail closes only one of its two descriptors and
+			 * would wait Timeout.quit on the other */
+			if (p != NULL && dane_level_requires_tls(p->level))
+				(void)shutdown(SSL_get_fd(ssl), SHUT_RDWR);
+		}
+	}
+	return r;
+}

@@ -1,0 +1,92 @@
+/*
+ * NAME
+ *	smdane.h - internal interface of the sendmail hook module
+ *
+ * DESCRIPTION
+ *	The hook module is loaded into the stock sendmail binary with
+ *	LD_PRELOAD (or linked into a source build).  It learns the mailer's
+ *	DANE mode from getservbyname(), answers the verdict channel that
+ *	FEATURE(`dane') adds to sendmail.cf (TXT lookups of names under
+ *	dane-hook.invalid made through res_search()), and applies the DANE
+ *	policy to the client SSL object in SSL_connect().
+ *
+ *	All policy and DNS work is done by libdane; this layer keeps the
+ *	per-process state that ties sendmail's calls together.
+ */
+#ifndef SMDANE_H
+#define SMDANE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dane.h"
+
+/* Mode of the mailer in the current delivery (A= third argument). */
+enum smdane_mode {
+	SMDANE_MODE_NONE = 0,	/* no DANE: stock behaviour */
+	SMDANE_MODE_DANE = 1,	/* opportunistic DANE ("dane") */
+	SMDANE_MODE_ONLY = 2	/* mandatory DANE ("dane-only") */
+};
+
+/* Configuration read from sendmail.cf D{smdane_*} lines. */
+struct smdane_config {
+	int present;			/* FEATURE(`dane') seen in the cf */
+	int error;			/* a setting was invalid */
+	char error_text[160];
+	struct dane_settings settings;
+	char trusted[256];		/* trusted resolver addresses */
+	char resolv_conf[256];
+	int loglevel;			/* 0 quiet .. 3 debug */
+};
+
+/* config.c */
+int smdane_config_parse_line(struct smdane_config *c, const char *line);
+void smdane_config_init(struct smdane_config *c);
+int smdane_config_read(struct smdane_config *c, const char *path);
+const char *smdane_cf_path(int argc, char **argv);
+
+/* verdict.c: the channel name and its answer. */
+#define SMDANE_SUFFIX ".v1.dane-hook.invalid"
+
+struct smdane_query {
+	char phase[16];			/* try_tls, tls_server, tls_rcpt */
+	char verify[24];		/* ${verify}, "none" when empty */
+	char server[DANE_NAME_MAX];	/* ${server_name} */
+	char nexthop[DANE_NAME_MAX];	/* $&h without trailing dot */
+};
+
+/* 1 if name (with or without final dot) belongs to the channel. */
+int smdane_is_channel_name(const char *name);
+/* Parse a channel name; 0 on success, -1 if malformed. */
+int smdane_query_parse(const char *name, struct smdane_query *q);
+/*
+ * Build a DNS response carrying one TXT string `text` for question
+ * `name` into buf; returns its length or -1 if it does not fit.
+ */
+int smdane_txt_response(const char *name, const char *text,
+    unsigned char *buf, int size);
+/* Copy text into dst keeping only characters safe in a cf reply. */
+void smdane_sanitize(char *dst, size_t size, const char *text);
+
+/* State of one connection to a server host, as seen through the hooks. */
+struct smdane_conn {
+	int tls;			/* handshake completed */
+	int handshake_failed;
+	struct dane_auth auth;
+	enum dane_level level;		/* policy applied at handshake */
+	char nexthop[DANE_NAME_MAX];	/* destination it was set up for */
+};
+
+/*
+ * Decide the answer to one verdict query, given the policy for the
+ * (nexthop, server) pair, the delivery mode and what is known of the
+ * connection.  Writes "OK" or "FAIL <reason>" into out.  Pure.
+ */
+void smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
+    const struct smdane_query *q, const struct smdane_conn *conn,
+    char *out, size_t size);
+
+/* 1 if the ${verify} value means a TLS session is up. */
+int smdane_verify_is_tls(const char *verify);
+
+#endif /* SMDANE_H */

@@ -1,0 +1,253 @@
+/*
+ * NAME
+ *	verdict.c - the verdict channel between sendmail.cf rules and the hook
+ *
+ * DESCRIPTION
+ *	FEATURE(`dane') makes the rulesets try_tls, tls_server and tls_rcpt
+ *	look up, through a `dns' map of type TXT, a name of the form
+ *
+ *	    _p.<phase>._v.<verify>._s.<server_name>._h.<next hop>.v1.dane-hook.invalid.
+ *
+ *	The hook answers such names itself from its res_search() interposer;
+ *	the names never reach a resolver while the module is loaded.  When
+ *	it is not loaded, the .invalid name gets NXDOMAIN and the rules
+ *	defer: the channel fails closed.
+ *
+ *	The answer is "OK" or FAIL "<reason>".  sendmail re-tokenises the
+ *	text, so reasons are quoted and limited to characters that survive
+ *	that: printable ASCII without double quotes, backslashes, percent
+ *	signs and parentheses, at most SMDANE_REASON_MAX characters.
+ */
+#include <arpa/nameser.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "smdane.h"
+
+#define SMDANE_REASON_MAX 230
+
+int
+smdane_is_channel_name(const char *name)
+{
+	size_t n = strlen(name), s = sizeof(SMDANE_SUFFIX) - 1;
+
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	return n > s && strncasecmp(name + n - s, SMDANE_SUFFIX, s) == 0;
+}
+
+static int
+copy_field(char *dst, size_t size, const char *from, const char *to)
+{
+	size_t n = (size_t)(to - from), i;
+
+	if (to < from || n >= size)
+		return -1;
+	for (i = 0; i < n; i++)
+		dst[i] = (char)tolower((unsigned char)from[i]);
+	dst[n] = '\0';
+	return 0;
+}
+
+int
+smdane_query_parse(const char *name, struct smdane_query *q)
+{
+	const char *v, *s, *h, *end;
+	size_t n = strlen(name);
+
+	memset(q, 0, sizeof(*q));
+	if (!smdane_is_channel_name(name) || strncasecmp(name, "_p.", 3) != 0)
+		return -1;
+	if (name[n - 1] == '.')
+		n--;
+	end = name + n - (sizeof(SMDANE_SUFFIX) - 1);
+	v = strstr(name, "._v.");
+	s = v != NULL ? strstr(v + 4, "._s.") : NULL;
+	h = s != NULL ? strstr(s + 4, "._h.") : NULL;
+	if (h == NULL || h + 4 > end)
+		return -1;
+	if (copy_field(q->phase, sizeof(q->phase), name + 3, v) != 0 ||
+	    copy_field(q->verify, sizeof(q->verify), v + 4, s) != 0 ||
+	    copy_field(q->server, sizeof(q->server), s + 4, h) != 0 ||
+	    copy_field(q->nexthop, sizeof(q->nexthop), h + 4, end) != 0)
+		return -1;
+	if (q->phase[0] == '\0' || q->server[0] == '\0' ||
+	    q->nexthop[0] == '\0')
+		return -1;
+	if (strcmp(q->server, "none") == 0)
+		q->server[0] = '\0';
+	return 0;
+}
+
+/* Encode name in wire form; the root name if it cannot be encoded. */
+static int
+put_name(const char *name, unsigned char *p, int size)
+{
+	const char *label = name, *dot;
+	int len = 0;
+	size_t l;
+
+	while (*label != '\0') {
+		dot = strchr(label, '.');
+		l = dot != NULL ? (size_t)(dot - label) : strlen(label);
+		if (l == 0 || l > 63 || len + (int)l + 2 > 255 ||
+		    len + (int)l + 2 > size)
+			goto root;
+		p[len++] = (unsigned char)l;
+		memcpy(p + len, label, l);
+		len += (int)l;
+		if (dot == NULL)
+			break;
+		label = dot + 1;
+	}
+	if (len + 1 > size)
+		return -1;
+	p[len++] = 0;
+	return len;
+root:
+	if (size < 1)
+		return -1;
+	p[0] = 0;
+	return 1;
+}
+
+static void
+put16(unsigned char *p, unsigned v)
+{
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+}
+
+int
+smdane_txt_response(const char *name, const char *text, unsigned char *buf,
+    int size)
+{
+	size_t tlen = strlen(text);
+	int len, n;
+
+	if (tlen > 255)
+		tlen = 255;
+	if (size < 12)
+		return -1;
+	memset(buf, 0, 12);
+	buf[2] = 0x85;		/* QR, AA, RD */
+	buf[3] = 0x80;		/* RA, NOERROR */
+	put16(buf + 4, 1);	/* QDCOUNT */
+	put16(buf + 6, 1);	/* ANCOUNT */
+	len = 12;
+	n = put_name(name, buf + len, size - len);
+	if (n < 0 || len + n + 4 + 12 + 1 + (int)tlen > size)
+		return -1;
+	len += n;
+	put16(buf + len, ns_t_txt);
+	put16(buf + len + 2, ns_c_in);
+	len += 4;
+	put16(buf + len, 0xc00c);	/* owner: the question name */
+	put16(buf + len + 2, ns_t_txt);
+	put16(buf + len + 4, ns_c_in);
+	memset(buf + len + 6, 0, 4);	/* TTL 0 */
+	put16(buf + len + 10, (unsigned)tlen + 1);
+	len += 12;
+	buf[len++] = (unsigned char)tlen;
+	memcpy(buf + len, text, tlen);
+	return len + (int)tlen;
+}
+
+void
+smdane_sanitize(char *dst, size_t size, const char *text)
+{
+	size_t i = 0;
+
+	if (size == 0)
+		return;
+	for (; *text != '\0' && i + 1 < size; text++) {
+		unsigned char ch = (unsigned char)*text;
+
+		if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' ||
+		    ch == '%' || ch == '(' || ch == ')')
+			ch = '?';
+		dst[i++] = (char)ch;
+	}
+	dst[i] = '\0';
+}
+
+int
+smdane_verify_is_tls(const char *verify)
+{
+	/* tls_get_info(): OK, NO (no certificate), FAIL (not verified) */
+	return strcasecmp(verify, "ok") == 0 || strcasecmp(verify, "fail") == 0 ||
+	    strcasecmp(verify, "no") == 0 || strcasecmp(verify, "trusted") == 0;
+}
+
+static void
+fail(char *out, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+fail(char *out, size_t size, const char *fmt, ...)
+{
+	char reason[SMDANE_REASON_MAX + 1], clean[SMDANE_REASON_MAX + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	smdane_sanitize(clean, sizeof(clean), reason);
+	snprintf(out, size, "FAIL \"%s\"", clean);
+}
+
+void
+smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
+    const struct smdane_query *q, const struct smdane_conn *conn, char *out,
+    size_t size)
+{
+	const char *why = dane_reason_text(p->reason);
+	const char *host = q->server[0] != '\0' ? q->server : q->nexthop;
+	int tls;
+
+	if (mode == SMDANE_MODE_NONE) {
+		snprintf(out, size, "OK");
+		return;
+	}
+	if (p->level == DANE_LEVEL_SKIP || p->level == DANE_LEVEL_DEFER) {
+		fail(out, size, "DANE: %s for %s", why, host);
+		return;
+	}
+	if (mode == SMDANE_MODE_ONLY && p->level != DANE_LEVEL_AUTH) {
+		fail(out, size, "DANE required but %s for %s", why, host);
+		return;
+	}
+	if (strcmp(q->phase, "try_tls") == 0 || p->level == DANE_LEVEL_OPP) {
+		snprintf(out, size, "OK");
+		return;
+	}
+	tls = smdane_verify_is_tls(q->verify) && conn != NULL && conn->tls;
+	if (!tls) {
+		if (strcasecmp(q->verify, "none") == 0)
+			fail(out, size, "DANE: %s offers no STARTTLS, "
+			    "its TLSA records require TLS", host);
+		else
+			fail(out, size, "DANE: TLS with %s failed, verify=%s, "
+			    "its TLSA records require TLS", host, q->verify);
+		return;
+	}
+	if (p->level == DANE_LEVEL_ENCRYPT) {
+		snprintf(out, size, "OK");
+		return;
+	}
+	if (!conn->auth.authenticated) {
+		fail(out, size, "DANE: no TLSA record of %s matched "
+		    "the certificate: %s", host, conn->auth.detail);
+		return;
+	}
+	if (conn->auth.matched.usage == DANE_USAGE_DANE_TA &&
+	    strcmp(conn->nexthop, q->nexthop) != 0) {
+		fail(out, size, "DANE: cached connection to %s was "
+		    "authenticated for %s", host, conn->nexthop);
+		return;
+	}
+	snprintf(out, size, "OK");
+}

@@ -1,0 +1,337 @@
+#!/usr/bin/python3
+"""Run delivery scenarios through the real sendmail in the hermetic world.
+
+For every scenario (a row of a .tsv file) one message is injected with
+`sendmail -Am -odi` inside the world, once with the stock configuration
+and no extension, and once with FEATURE(`dane') and the preloaded
+module.  What happened is read from the places it shows: the SMTP sinks'
+records (which listener got the message, TLS version, SNI), the queue
+(qf status and `mailq`), and the syslog lines sendmail wrote.
+
+  run.py [--demo] [--phase stock|dane|both] FILE.tsv...
+
+Exit status: 0 when every scenario's outcome with the extension is the
+expected one, 1 otherwise, 77 when not run as root (the world needs
+namespaces).
+"""
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+TOP_BUILDDIR = os.environ.get("top_builddir") or TOP_SRCDIR
+WORLD = os.path.join(TOP_SRCDIR, "tests", "world", "world.sh")
+MODULE = "libsendmail-dane.so"
+
+MC_HEAD = """divert(-1)dnl
+include(`{cf}/m4/cf.m4')dnl
+VERSIONID(`sendmail-dane test')dnl
+OSTYPE(`debian')dnl
+DOMAIN(`debian-mta')dnl
+define(`confDONT_PROBE_INTERFACES', `True')dnl
+define(`confTO_QUIT', `10s')dnl
+define(`confTO_CONNECT', `10s')dnl
+define(`confLOG_LEVEL', `9')dnl
+FEATURE(`access_db', , `skip')dnl
+"""
+MC_TAIL = """MAILER(`local')dnl
+MAILER(`smtp')dnl
+"""
+
+
+class Scenario:
+    def __init__(self, fields):
+        (self.name, self.domain, self.expect, self.listener, self.sni,
+         self.status_re, self.desc) = (fields + ["-"] * 7)[:7]
+
+
+def load(paths):
+    rows = []
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                line = line.rstrip("\n")
+                if not line or line.startswith("#"):
+                    continue
+                rows.append(Scenario(line.split("\t")))
+    return rows
+
+
+class World:
+    def __init__(self, preload):
+        self.dir = tempfile.mkdtemp(prefix="smdane-world.")
+        subprocess.run(["bash", WORLD, "start", self.dir, "--preload",
+                        preload], check=True)
+
+    def stop(self):
+        subprocess.run(["bash", WORLD, "stop", self.dir], check=False)
+
+    def run(self, cmd, stdin=None, env=None, check=False):
+        envs = ["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
+        envs += ["%s=%s" % kv for kv in (env or {}).items()]
+        p = subprocess.run(["bash", WORLD, "exec", self.dir] + envs + cmd,
+                           input=stdin, capture_output=True, text=True)
+        if check and p.returncode != 0:
+            raise RuntimeError("%s: %s" % (" ".join(cmd), p.stderr))
+        return p
+
+    def sh(self, script, **kw):
+        return self.run(["sh", "-c", script], **kw)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+
+def read_from(path, offset):
+    try:
+        with open(path, errors="replace") as f:
+            f.seek(offset)
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def size(path):
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
+
+
+def make_cf(world, with_dane):
+    cfdir = world.path("cf")
+    if not os.path.isdir(cfdir):
+        shutil.copytree("/usr/share/sendmail/cf", cfdir)
+        shutil.copy(os.path.join(TOP_SRCDIR, "cf", "feature", "dane.m4"),
+                    os.path.join(cfdir, "feature", "dane.m4"))
+    mc = MC_HEAD.format(cf=cfdir)
+    if with_dane:
+        mc += "FEATURE(`dane')dnl\n"
+    mc += MC_TAIL
+    p = subprocess.run(["m4"], input=mc, capture_output=True, text=True)
+    if p.returncode != 0 or p.stderr.strip():
+        raise RuntimeError("m4 failed: " + p.stderr)
+    world.run(["sh", "-c", "cat > /etc/mail/sendmail.cf"], stdin=p.stdout,
+              check=True)
+    world.sh("cd /etc/mail && : > access && makemap hash access < access",
+             check=True)
+
+
+MESSAGE = """From: postmaster@client.dane.test
+To: {rcpt}
+Subject: {subject}
+Message-Id: <{subject}@client.dane.test>
+
+Scenario {subject}.
+"""
+
+
+def qf_status(world, rcpt):
+    """Status lines of the queue files that hold rcpt."""
+    out = world.sh(
+        "for f in /var/spool/mqueue/qf*; do [ -f \"$f\" ] || continue; "
+        "grep -qiF %s \"$f\" && grep -E '^M' \"$f\"; done" % rcpt).stdout
+    return [line[1:] for line in out.splitlines() if line.startswith("M")]
+
+
+def deliver(world, sc, phase):
+    rcpt = "%s-%s@%s" % (sc.name, phase, sc.domain)
+    subject = "%s-%s" % (sc.name, phase)
+    world.sh("rm -f /var/spool/mqueue/* ; rm -rf /var/lib/sendmail/host_status/*")
+    sink_log, mail_log = world.path("sink.jsonl"), world.path("log/mail.log")
+    s0, m0 = size(sink_log), size(mail_log)
+    env = {"LD_PRELOAD": MODULE} if phase == "dane" else {}
+    t0 = time.time()
+    p = world.run(["/usr/sbin/sendmail", "-Am", "-odi", "-oi", "-f",
+                   "postmaster@client.dane.test", rcpt],
+                  stdin=MESSAGE.format(rcpt=rcpt, subject=subject), env=env)
+    elapsed = time.time() - t0
+    time.sleep(0.05)
+    records = []
+    for line in read_from(sink_log, s0).splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            pass
+    got = [r for r in records if r.get("type") == "message"
+           and rcpt.lower() in [x.lower().strip("<>") for x in r.get("rcpts", [])]]
+    obs = {
+        "rcpt": rcpt, "rc": p.returncode, "stderr": p.stderr.strip(),
+        "messages": got, "connections": [r for r in records
+                                         if r.get("type") == "connection"],
+        "queue": qf_status(world, rcpt),
+        "mailq": world.sh("sendmail -Am -bp").stdout,
+        "log": read_from(mail_log, m0), "seconds": elapsed,
+    }
+    return obs
+
+
+def dane_lines(log):
+    return [l for l in log.splitlines() if "STARTTLS=client" in l
+            and ", dane=" in l]
+
+
+def describe(obs):
+    """One cell of the table: what happened to the message."""
+    if obs["messages"]:
+        m = obs["messages"][0]
+        cell = "%s %s" % (m.get("listener", "?").split(":")[0],
+                          m.get("tls") or "clear")
+        if m.get("sni"):
+            cell += " SNI=%s" % m["sni"]
+        lines = dane_lines(obs["log"])
+        ok = [l for l in lines if "verdict=OK" in l]
+        if ok:
+            level = re.search(r", dane=([a-z]+)", ok[-1]).group(1)
+            cell += {"dane": " authenticated", "encrypt": " encrypted"
+                     }.get(level, "")
+        if len(obs["messages"]) > 1:
+            cell += " (x%d)" % len(obs["messages"])
+        return cell
+    if obs["queue"]:
+        return "deferred: " + obs["queue"][0].replace("Deferred: ", "")
+    return "LOST (not delivered, not queued) rc=%d %s" % (obs["rc"],
+                                                          obs["stderr"])
+
+
+def outcome(obs):
+    if obs["messages"]:
+        lines = [l for l in dane_lines(obs["log"]) if "verdict=OK" in l]
+        if lines and ", dane=dane," in lines[-1]:
+            return "AUTH"
+        if lines and ", dane=encrypt," in lines[-1]:
+            return "ENC"
+        return "OPP"
+    if obs["queue"]:
+        return "DEFER"
+    return "LOST"
+
+
+def check(sc, obs):
+    """Problems with the outcome under the extension ([] when right)."""
+    errs = []
+    got = outcome(obs)
+    if got != sc.expect:
+        errs.append("outcome %s, want %s" % (got, sc.expect))
+    if sc.expect in ("AUTH", "ENC", "OPP") and obs["messages"]:
+        m = obs["messages"][0]
+        where = m.get("listener", "").split(":")[0]
+        if where != sc.listener:
+            errs.append("delivered at %s, want %s" % (where, sc.listener))
+        if len(obs["messages"]) != 1:
+            errs.append("%d copies delivered" % len(obs["messages"]))
+        want_sni = None if sc.sni == "-" else sc.sni
+        if m.get("sni") != want_sni:
+            errs.append("SNI %s, want %s" % (m.get("sni"), want_sni))
+        if sc.expect in ("AUTH", "ENC") and not m.get("tls"):
+            errs.append("delivered without TLS")
+        if sc.expect == "AUTH":
+            ok = [l for l in dane_lines(obs["log"]) if "verdict=OK" in l]
+            if not ok or "match=-" in ok[-1]:
+                errs.append("no log line with the matched TLSA record")
+    if sc.expect == "DEFER":
+        if not obs["queue"]:
+            errs.append("not in the queue")
+        elif sc.status_re != "-" and not re.search(sc.status_re,
+                                                   obs["queue"][0]):
+            errs.append("queue status %r does not match %r" %
+                        (obs["queue"][0], sc.status_re))
+        qid_lines = [l for l in obs["mailq"].splitlines()
+                     if "Deferred" in l or obs["rcpt"] in l]
+        if not qid_lines:
+            errs.append("mailq does not list the message")
+        if "4.7.5" in sc.status_re:
+            fails = [l for l in dane_lines(obs["log"]) if "verdict=FAIL" in l]
+            if not fails:
+                errs.append("no syslog line with the DANE verdict")
+            if "4.7.5" not in obs["mailq"]:
+                errs.append("mailq does not show the 4.7.5 reason")
+    return errs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("tables", nargs="+")
+    ap.add_argument("--phase", choices=["stock", "dane", "both"],
+                    default="both")
+    ap.add_argument("--demo", action="store_true")
+    ap.add_argument("--verbose", "-v", action="store_true")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("run.py: the test world needs root (namespaces, mounts); "
+              "skipping")
+        return 77
+    module = os.path.join(TOP_BUILDDIR, MODULE)
+    if not os.path.exists(module):
+        print("run.py: %s not built" % module)
+        return 1
+    scenarios = load(args.tables)
+    phases = ["stock", "dane"] if args.phase == "both" else [args.phase]
+    t0 = time.time()
+    world = World(module)
+    results = {}
+    try:
+        for phase in phases:
+            make_cf(world, phase == "dane")
+            for sc in scenarios:
+                results[(sc.name, phase)] = deliver(world, sc, phase)
+    finally:
+        world.stop()
+    failures = 0
+    rows = []
+    for sc in scenarios:
+        stock = results.get((sc.name, "stock"))
+        dane = results.get((sc.name, "dane"))
+        errs = check(sc, dane) if dane else []
+        failures += bool(errs)
+        rows.append((sc, stock, dane, errs))
+        if errs or args.verbose:
+            print("== %s (%s): %s" % (sc.name, sc.desc, "; ".join(errs)
+                                      or "ok"), file=sys.stderr)
+            if dane:
+                for l in dane_lines(dane["log"]):
+                    print("   log: " + l[-300:], file=sys.stderr)
+                for q in dane["queue"]:
+                    print("   queue: " + q, file=sys.stderr)
+    print_table(rows, phases)
+    print("\n%d scenarios, %d as expected, %d wrong; %.1f s" %
+          (len(scenarios), len(scenarios) - failures, failures,
+           time.time() - t0))
+    return 1 if failures else 0
+
+
+def cut(s, n):
+    return s if len(s) <= n else s[:n - 3] + "..."
+
+
+def print_table(rows, phases):
+    head = ["destination", "expected"]
+    if "stock" in phases:
+        head.append("stock sendmail 8.17")
+    if "dane" in phases:
+        head += ["sendmail + sendmail-dane", "ok"]
+    table = [head]
+    for sc, stock, dane, errs in rows:
+        row = [sc.domain, sc.expect]
+        if "stock" in phases:
+            row.append(cut(describe(stock), 48))
+        if "dane" in phases:
+            row += [cut(describe(dane), 72), "FAIL" if errs else "yes"]
+        table.append(row)
+    widths = [max(len(r[i]) for r in table) for i in range(len(head))]
+    for i, r in enumerate(table):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+/*
+ * Unit tests of the hook module's pure parts: the cf settings, the
+ * verdict channel name and answer, and the verdict decision.
+ */
+#include <arpa/nameser.h>
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "smdane.h"
+
+Test(config, reads_settings)
+{
+	struct smdane_config c;
+
+	smdane_config_init(&c);
+	cr_assert_eq(smdane_config_parse_line(&c, "D{smdane_version}1\n"), 1);
+	smdane_config_parse_line(&c, "D{smdane_usage01}strict\n");
+	smdane_config_parse_line(&c, "D{smdane_digests}sha256 sha512\n");
+	smdane_config_parse_line(&c, "D{smdane_loglevel}2\n");
+	cr_assert(c.present);
+	cr_assert(!c.error, "got error %s, want none", c.error_text);
+	cr_assert_eq(c.settings.usage01, DANE_USAGE01_STRICT);
+	cr_assert_eq(c.settings.digest_pref[0], DANE_MTYPE_SHA2_256);
+	cr_assert_eq(c.settings.digest_pref[1], DANE_MTYPE_SHA2_512);
+	cr_assert_eq(c.loglevel, 2);
+}
+
+Test(config, ignores_other_lines)
+{
+	struct smdane_config c;
+
+	smdane_config_init(&c);
+	cr_assert_eq(smdane_config_parse_line(&c, "DSmailhub\n"), 0);
+	cr_assert_eq(smdane_config_parse_line(&c, "D{daemon_flags}x\n"), 0);
+	cr_assert(!c.present);
+}
+
+static const struct {
+	const char *line;
+} bad_lines[] = {
+	{ "D{smdane_usage01}pkix\n" },
+	{ "D{smdane_digests}md5\n" },
+	{ "D{smdane_digests}sha256 sha256\n" },
+	{ "D{smdane_loglevel}9\n" },
+	{ "D{smdane_resolv_conf}relative/path\n" },
+	{ "D{smdane_version}2\n" },
+	{ "D{smdane_typo}1\n" },
+};
+
+Test(config, rejects_bad_values)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_lines) / sizeof(bad_lines[0]); i++) {
+		struct smdane_config c;
+
+		smdane_config_init(&c);
+		smdane_config_parse_line(&c, bad_lines[i].line);
+		cr_expect(c.error, "line %s: got no error, want one",
+		    bad_lines[i].line);
+	}
+}
+
+Test(config, cf_path_from_argv)
+{
+	char *a1[] = { "sendmail", "-Am", "-bd", NULL };
+	char *a2[] = { "sendmail", "-C/x/y.cf", NULL };
+	char *a3[] = { "sendmail", "-C", "/x/z.cf", NULL };
+	char *a4[] = { "sendmail", "-Ac", "-q", NULL };
+
+	cr_assert_str_eq(smdane_cf_path(3, a1), "/etc/mail/sendmail.cf");
+	cr_assert_str_eq(smdane_cf_path(2, a2), "/x/y.cf");
+	cr_assert_str_eq(smdane_cf_path(3, a3), "/x/z.cf");
+	cr_assert_str_eq(smdane_cf_path(3, a4), "/etc/mail/submit.cf");
+}
+
+Test(channel, parses_query_name)
+{
+	struct smdane_query q;
+
+	cr_assert_eq(smdane_query_parse("_p.tls_server._v.OK._s.mx1.example."
+	    "com._h.example.com.v1.dane-hook.invalid.", &q), 0);
+	cr_assert_str_eq(q.phase, "tls_server");
+	cr_assert_str_eq(q.verify, "ok");
+	cr_assert_str_eq(q.server, "mx1.example.com");
+	cr_assert_str_eq(q.nexthop, "example.com");
+	cr_assert_eq(smdane_query_parse("_p.tls_rcpt._v.none._s.none._h."
+	    "[relay.example].v1.dane-hook.invalid", &q), 0);
+	cr_assert_str_eq(q.server, "");
+	cr_assert_str_eq(q.nexthop, "[relay.example]");
+}
+
+Test(channel, rejects_other_names)
+{
+	struct smdane_query q;
+
+	cr_assert(!smdane_is_channel_name("example.com."));
+	cr_assert(!smdane_is_channel_name("dane-hook.invalid."));
+	cr_assert_neq(smdane_query_parse("_p.x._v.y.v1.dane-hook.invalid.",
+	    &q), 0);
+	cr_assert_neq(smdane_query_parse("_p.x._v.y._s.z._h..v1.dane-hook."
+	    "invalid.", &q), 0);
+}
+
+Test(channel, builds_txt_response)
+{
+	unsigned char buf[512];
+	ns_msg msg;
+	ns_rr rr;
+	int n;
+
+	n = smdane_txt_response("_p.a._v.b._s.c._h.d.v1.dane-hook.invalid.",
+	    "OK", buf, sizeof(buf));
+	cr_assert_gt(n, 0);
+	cr_assert_eq(ns_initparse(buf, n, &msg), 0);
+	cr_assert_eq(ns_msg_count(msg, ns_s_an), 1);
+	cr_assert_eq(ns_parserr(&msg, ns_s_an, 0, &rr), 0);
+	cr_assert_eq(ns_rr_type(rr), ns_t_txt);
+	cr_assert_eq(ns_rr_rdata(rr)[0], 2);
+	cr_assert_eq(memcmp(ns_rr_rdata(rr) + 1, "OK", 2), 0);
+	cr_assert_lt(smdane_txt_response("x.invalid", "OK", buf, 20), 0);
+}
+
+Test(channel, sanitizes_reason)
+{
+	char out[64];
+
+	smdane_sanitize(out, sizeof(out), "a\"b\\c%d(e)f\tg\xc3");
+	cr_assert_str_eq(out, "a?b?c?d?e?f?g?");
+}
+
+/* Verdict table: mode, level, phase, verify, tls, authenticated. */
+static const struct vcase {
+	const char *name;
+	enum smdane_mode mode;
+	enum dane_level level;
+	const char *phase, *verify;
+	int tls, auth;
+	const char *want;	/* prefix of the answer */
+} vcases[] = {
+	{ "no dane mailer", SMDANE_MODE_NONE, DANE_LEVEL_DEFER,
+	    "tls_server", "none", 0, 0, "OK" },
+	{ "opportunistic clear", SMDANE_MODE_DANE, DANE_LEVEL_OPP,
+	    "tls_server", "none", 0, 0, "OK" },
+	{ "skip at try_tls", SMDANE_MODE_DANE, DANE_LEVEL_SKIP,
+	    "try_tls", "none", 0, 0, "FAIL" },
+	{ "defer at rcpt", SMDANE_MODE_DANE, DANE_LEVEL_DEFER,
+	    "tls_rcpt", "ok", 1, 1, "FAIL" },
+	{ "auth try_tls", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
+	    "try_tls", "none", 0, 0, "OK" },
+	{ "auth without starttls", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
+	    "tls_server", "none", 0, 0, "FAIL \"DANE: mx offers no STARTTLS" },
+	{ "auth clear retry", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
+	    "tls_server", "clear", 0, 0, "FAIL" },
+	{ "auth handshake failed", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
+	    "tls_server", "software", 0, 0, "FAIL" },
+	{ "auth mismatch", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
+	    "tls_server", "fail", 1, 0, "FAIL \"DANE: no TLSA record" },
+	{ "auth verify ok but no handshake seen", SMDANE_MODE_DANE,
+	    DANE_LEVEL_AUTH, "tls_server", "ok", 0, 0, "FAIL" },
+	{ "auth match", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
+	    "tls_server", "ok", 1, 1, "OK" },
+	{ "auth match rcpt", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
+	    "tls_rcpt", "ok", 1, 1, "OK" },
+	{ "encrypt tls", SMDANE_MODE_DANE, DANE_LEVEL_ENCRYPT,
+	    "tls_server", "fail", 1, 0, "OK" },
+	{ "encrypt clear", SMDANE_MODE_DANE, DANE_LEVEL_ENCRYPT,
+	    "tls_server", "none", 0, 0, "FAIL" },
+	{ "dane-only opportunistic", SMDANE_MODE_ONLY, DANE_LEVEL_OPP,
+	    "tls_server", "ok", 1, 0, "FAIL \"DANE required" },
+	{ "dane-only encrypt", SMDANE_MODE_ONLY, DANE_LEVEL_ENCRYPT,
+	    "tls_server", "ok", 1, 0, "FAIL" },
+	{ "dane-only auth", SMDANE_MODE_ONLY, DANE_LEVEL_AUTH,
+	    "tls_server", "ok", 1, 1, "OK" },
+};
+
+Test(verdict, table)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(vcases) / sizeof(vcases[0]); i++) {
+		const struct vcase *v = &vcases[i];
+		struct dane_policy p;
+		struct smdane_query q;
+		struct smdane_conn conn;
+		char out[256];
+
+		memset(&p, 0, sizeof(p));
+		memset(&q, 0, sizeof(q));
+		memset(&conn, 0, sizeof(conn));
+		p.level = v->level;
+		p.reason = DANE_R_TLSA_USABLE;
+		snprintf(q.phase, sizeof(q.phase), "%s", v->phase);
+		snprintf(q.verify, sizeof(q.verify), "%s", v->verify);
+		snprintf(q.server, sizeof(q.server), "mx");
+		snprintf(q.nexthop, sizeof(q.nexthop), "example.com");
+		conn.tls = v->tls;
+		conn.auth.authenticated = v->auth;
+		snprintf(conn.nexthop, sizeof(conn.nexthop), "example.com");
+		smdane_verdict(v->mode, &p, &q, &conn, out, sizeof(out));
+		cr_expect(strncmp(out, v->want, strlen(v->want)) == 0,
+		    "%s: got %s, want %s...", v->name, out, v->want);
+	}
+}
+
+Test(verdict, dane_ta_cached_connection_other_destination)
+{
+	struct dane_policy p;
+	struct smdane_query q;
+	struct smdane_conn conn;
+	char out[256];
+
+	memset(&p, 0, sizeof(p));
+	memset(&q, 0, sizeof(q));
+	memset(&conn, 0, sizeof(conn));
+	p.level = DANE_LEVEL_AUTH;
+	snprintf(q.phase, sizeof(q.phase), "tls_rcpt");
+	snprintf(q.verify, sizeof(q.verify), "ok");
+	snprintf(q.server, sizeof(q.server), "mx");
+	snprintf(q.nexthop, sizeof(q.nexthop), "other.example");
+	conn.tls = conn.auth.authenticated = 1;
+	conn.auth.matched.usage = DANE_USAGE_DANE_TA;
+	snprintf(conn.nexthop, sizeof(conn.nexthop), "example.com");
+	smdane_verdict(SMDANE_MODE_DANE, &p, &q, &conn, out, sizeof(out));
+	cr_assert(strncmp(out, "FAIL", 4) == 0, "got %s, want FAIL", out);
+}

@@ -1,0 +1,283 @@
+#!/bin/bash
+# Hermetic DANE test world: private namespaces with our own signed DNS tree,
+# a validating resolver, TLS SMTP sinks and a syslog receiver.  See README.
+#
+#   world.sh start DIR [--preload FILE]   build state in DIR, start, wait ready
+#   world.sh exec DIR CMD [ARG...]        run CMD inside the world
+#   world.sh stop DIR                     kill the world (idempotent)
+set -eu
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export PATH
+
+die() { echo "world.sh: $*" >&2; exit 1; }
+
+usage() {
+    echo "usage: world.sh start DIR [--preload FILE] | exec DIR CMD [ARG...] | stop DIR" >&2
+    exit 2
+}
+
+need_root() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "world.sh: must run as root (needs namespaces and mounts); skipping" >&2
+        exit 77
+    fi
+}
+
+absdir() {
+    case "$1" in /*) ;; *) die "DIR must be an absolute path: $1" ;; esac
+    printf '%s\n' "${1%/}"
+}
+
+# is PID the init of the world in DIR?
+is_world_init() {
+    local pid=$1 dir=$2 cmd
+    [ -r "/proc/$pid/cmdline" ] || return 1
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    case "$cmd" in *" __init $dir "*|*" __init $dir") return 0 ;; esac
+    return 1
+}
+
+# process exists and is not a zombie
+alive() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# mkdir + owner/mode like the host's directory (or the given defaults)
+mkmirror() {
+    local host=$1 dst=$2 own=$3 mode=$4
+    if [ -d "$host" ]; then
+        own=$(stat -c '%U:%G' "$host")
+        mode=$(stat -c '%a' "$host")
+    fi
+    mkdir -p "$dst"
+    chown "$own" "$dst"
+    chmod "$mode" "$dst"
+}
+
+cmd_start() {
+    [ $# -ge 1 ] || usage
+    need_root
+    local D preload=
+    D=$(absdir "$1"); shift
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --preload) [ $# -ge 2 ] || usage; preload=$2; shift 2 ;;
+            *) usage ;;
+        esac
+    done
+    if [ -n "$preload" ]; then
+        [ -f "$preload" ] || die "--preload: no such file: $preload"
+    fi
+    mkdir -p "$D"
+    if [ -f "$D/pid" ] && is_world_init "$(cat "$D/pid")" "$D"; then
+        die "a world is already running in $D (pid $(cat "$D/pid"))"
+    fi
+    # fresh state (only what we create; other files in DIR are left alone)
+    rm -rf "$D/fs" "$D/dns" "$D/pki" "$D/log" "$D/sink" "$D/sink.jsonl" \
+        "$D/sinks.conf" "$D/state" "$D/pid" "$D/unshare.pid"
+    mkdir -p "$D/log" "$D/fs" "$D/sink"
+    : >"$D/sink.jsonl"
+    chmod 755 "$D/log"
+
+    python3 "$SRC/gen.py" "$D"
+
+    local F=$D/fs
+    mkdir -p "$F/etc.upper" "$F/etc.work" "$F/olddev"
+    mkdir -p "$F/spool"
+    chmod 755 "$F/spool"
+    mkmirror /var/spool/mqueue "$F/spool/mqueue" smmta:smmsp 2750
+    mkmirror /var/spool/mqueue-client "$F/spool/mqueue-client" smmsp:smmsp 2770
+    mkdir -p "$F/run"
+    chmod 755 "$F/run"
+    mkdir -p "$F/run/lock"
+    chmod 1777 "$F/run/lock"
+    mkmirror /run/sendmail "$F/run/sendmail" root:smmta 2755
+    mkmirror /run/sendmail/mta "$F/run/sendmail/mta" smmta:smmsp 2755
+    mkmirror /run/sendmail/msp "$F/run/sendmail/msp" smmsp:smmsp 2775
+    mkmirror /run/sendmail/stampdir "$F/run/sendmail/stampdir" root:smmsp 2775
+    mkmirror /var/mail "$F/mail" root:mail 2775
+    mkmirror /var/lib/sendmail "$F/lib-sendmail" smmta:smmsp 2751
+    if [ -n "$preload" ]; then
+        mkdir -p "$F/usrlib.upper" "$F/usrlib.work"
+        cp "$preload" "$F/usrlib.upper/$(basename "$preload")"
+        chown root:root "$F/usrlib.upper/$(basename "$preload")"
+        chmod 4755 "$F/usrlib.upper/$(basename "$preload")"
+    fi
+
+    setsid unshare --net --mount --uts --ipc --pid --fork --mount-proc \
+        --propagation private /bin/bash "$SRC/world.sh" __init "$D" \
+        </dev/null >>"$D/log/init.log" 2>&1 &
+    local upid=$! pid= i
+    echo "$upid" >"$D/unshare.pid"
+    for i in $(seq 1 200); do
+        pid=$(cat "/proc/$upid/task/$upid/children" 2>/dev/null | awk '{print $1}') || true
+        [ -n "$pid" ] && break
+        kill -0 "$upid" 2>/dev/null || break
+        sleep 0.02
+    done
+    [ -n "$pid" ] || { cat "$D/log/init.log" >&2; die "world init did not start"; }
+    echo "$pid" >"$D/pid"
+    for i in $(seq 1 600); do
+        if [ -f "$D/state" ]; then
+            case "$(cat "$D/state")" in
+                ready) return 0 ;;
+                failed*) break ;;
+            esac
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "world.sh: world in $D failed to start: $(cat "$D/state" 2>/dev/null || echo timeout)" >&2
+    tail -n 30 "$D/log/init.log" >&2 || true
+    cmd_stop "$D"
+    exit 1
+}
+
+# PID 1 of the world: runs inside the new namespaces.
+cmd_init() {
+    local D=$1 F=$1/fs
+    set -x
+    fail() { echo "failed: $*" >"$D/state"; echo "init: $*" >&2; exit 1; }
+    trap 'fail "error at line $LINENO"' ERR
+    trap 'exit 0' TERM INT
+
+    # /etc: writable overlay with the world's own resolver config and names
+    mount -t overlay overlay \
+        -o "lowerdir=/etc,upperdir=$F/etc.upper,workdir=$F/etc.work" /etc
+    rm -f /etc/resolv.conf /etc/hosts /etc/hostname /etc/mailname
+    printf 'nameserver 127.0.0.1\noptions edns0 trust-ad\n' >/etc/resolv.conf
+    printf '127.0.0.1 localhost\n127.0.0.1 client.dane.test client\n' >/etc/hosts
+    echo client.dane.test >/etc/hostname
+    echo client.dane.test >/etc/mailname
+    hostname client.dane.test
+
+    # network: loopback only, one 127.0.0.x / 127.0.1.x address per host
+    ip link set lo up
+    local a
+    for a in 127.0.0.11 127.0.0.12 127.0.0.13 127.0.0.14 127.0.0.15 \
+             127.0.0.16 127.0.0.19 $(cat "$D/dns/nsd-servers"); do
+        ip addr add "$a/32" dev lo
+    done
+    for a in $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' -e 's/:[0-9]*[[:space:]].*//' -e 's/:[0-9]*$//' "$D/sinks.conf"); do
+        ip addr add "$a/32" dev lo 2>/dev/null || true
+    done
+
+    # private state directories
+    mount --bind "$F/spool" /var/spool
+    mount --bind "$F/run" /run
+    mount --bind "$D/log" /var/log
+    mount --bind "$F/mail" /var/mail
+    mount --bind "$F/lib-sendmail" /var/lib/sendmail
+
+    # private /dev with a few device nodes and our own /dev/log
+    mount --bind /dev "$F/olddev"
+    mount -t tmpfs -o mode=755,size=4m,nosuid tmpfs /dev
+    local n
+    for n in null zero urandom random tty full; do
+        if [ -e "$F/olddev/$n" ]; then
+            touch "/dev/$n"
+            mount --bind "$F/olddev/$n" "/dev/$n"
+        fi
+    done
+    umount "$F/olddev"
+    ln -s /proc/self/fd /dev/fd
+    ln -s /proc/self/fd/0 /dev/stdin
+    ln -s /proc/self/fd/1 /dev/stdout
+    ln -s /proc/self/fd/2 /dev/stderr
+    mkdir /dev/shm /dev/pts
+    chmod 1777 /dev/shm
+    mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts /dev/pts || true
+    ln -s pts/ptmx /dev/ptmx
+
+    # the preloaded extension, as a set-user-ID file in the standard directory
+    if [ -d "$F/usrlib.upper" ]; then
+        mount -t overlay overlay -o "lowerdir=/usr/lib/x86_64-linux-gnu,upperdir=$F/usrlib.upper,workdir=$F/usrlib.work" \
+            /usr/lib/x86_64-linux-gnu
+    fi
+
+    # services
+    python3 "$SRC/syslogd.py" /dev/log /var/log/mail.log &
+    for a in $(cat "$D/dns/nsd-servers"); do
+        nsd -d -c "$D/dns/nsd-$a/nsd.conf" &
+    done
+    unbound -d -c "$D/dns/unbound.conf" &
+    python3 "$SRC/smtpsink.py" --config "$D/sinks.conf" --log "$D/sink.jsonl" \
+        --spool "$D/sink" 2>>"$D/log/smtpsink.log" &
+
+    # readiness: /dev/log, sinks listening, a validated answer from unbound
+    local i ok=
+    local want
+    want=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' -e 's/[[:space:]].*//' "$D/sinks.conf" | sort)
+    for i in $(seq 1 300); do
+        if [ -S /dev/log ] &&
+           [ "$(ss -Hltn | awk '{print $4}' | sort | grep -Fxf <(echo "$want") | wc -l)" = "$(echo "$want" | wc -l)" ] &&
+           dig +dnssec +tries=1 +time=1 @127.0.0.1 dane.test SOA 2>/dev/null | grep -q '^;; flags:.* ad[ ;]'; then
+            ok=1
+            break
+        fi
+        sleep 0.05
+    done
+    [ -n "$ok" ] || fail "not ready after 15 s (see $D/log)"
+    set +x
+    trap - ERR
+    echo ready >"$D/state"
+
+    # reap orphans until killed
+    while :; do
+        sleep 3600 &
+        wait || true
+    done
+}
+
+cmd_exec() {
+    [ $# -ge 2 ] || usage
+    need_root
+    local D pid
+    D=$(absdir "$1"); shift
+    pid=$(cat "$D/pid" 2>/dev/null) || die "no world running in $D"
+    is_world_init "$pid" "$D" || die "no world running in $D"
+    exec nsenter -t "$pid" -m -u -n -i -p -- "$@"
+}
+
+cmd_stop() {
+    [ $# -eq 1 ] || usage
+    need_root
+    local D pid upid i
+    D=$(absdir "$1")
+    pid=$(cat "$D/pid" 2>/dev/null) || pid=
+    upid=$(cat "$D/unshare.pid" 2>/dev/null) || upid=
+    if [ -n "$pid" ] && is_world_init "$pid" "$D"; then
+        kill -KILL "$pid" 2>/dev/null || true
+        for i in $(seq 1 400); do
+            alive "$pid" || break
+            sleep 0.025
+        done
+        if alive "$pid"; then die "world init $pid did not die"; fi
+    fi
+    # the host-side unshare process exits when its child (the init) is gone
+    if [ -n "$upid" ] && [ -r "/proc/$upid/cmdline" ] &&
+       tr '\0' ' ' <"/proc/$upid/cmdline" | grep -q "unshare .* __init $D"; then
+        for i in $(seq 1 200); do
+            alive "$upid" || break
+            sleep 0.025
+        done
+        if alive "$upid"; then kill -KILL "$upid" 2>/dev/null || true; fi
+    fi
+    rm -f "$D/pid" "$D/unshare.pid"
+    if [ -f "$D/state" ]; then echo stopped >"$D/state"; fi
+    return 0
+}
+
+[ $# -ge 1 ] || usage
+sub=$1; shift
+case "$sub" in
+    start) cmd_start "$@" ;;
+    exec) cmd_exec "$@" ;;
+    stop) cmd_stop "$@" ;;
+    __init) cmd_init "$@" ;;
+    *) usage ;;
+esac
