@@ -414,8 +414,8 @@ SSL_connect(SSL *ssl)
 		snprintf(conn->nexthop, sizeof(conn->nexthop), "%s",
 		    S.pending_nexthop);
 		if (p != NULL) {
-			conn->level = p->level;
-			if (dane_ssl_apply(&S.cfg.settings, p, ssl) != DANE_OK)
+			if (dane_ssl_apply_level(&S.cfg.settings, p, ssl,
+			    &conn->level) != DANE_OK)
 				slog(LOG_ERR, "STARTTLS=client, relay=%s, "
 				    "dane=error, reason=cannot enable DANE",
 				    S.pending_server);

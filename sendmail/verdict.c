@@ -206,6 +206,7 @@ smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
 {
 	const char *why = dane_reason_text(p->reason);
 	const char *host = q->server[0] != '\0' ? q->server : q->nexthop;
+	enum dane_level level = p->level;
 	int tls;
 
 	if (mode == SMDANE_MODE_NONE) {
@@ -225,6 +226,10 @@ smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
 		return;
 	}
 	tls = smdane_verify_is_tls(q->verify) && conn != NULL && conn->tls;
+	/* OpenSSL accepted none of the usable records: TLS without
+	 * authentication (RFC 7672 section 2.2) */
+	if (tls && level == DANE_LEVEL_AUTH && conn->level == DANE_LEVEL_ENCRYPT)
+		level = DANE_LEVEL_ENCRYPT;
 	if (!tls) {
 		if (strcasecmp(q->verify, "none") == 0)
 			fail(out, size, "DANE: %s offers no STARTTLS, "
@@ -234,7 +239,7 @@ smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
 			    "its TLSA records require TLS", host, q->verify);
 		return;
 	}
-	if (p->level == DANE_LEVEL_ENCRYPT) {
+	if (level == DANE_LEVEL_ENCRYPT) {
 		snprintf(out, size, "OK");
 		return;
 	}

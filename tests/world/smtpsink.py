@@ -283,6 +283,9 @@ class Conn:
             else:
                 self.send("502 5.5.2 Command not recognized")
             self.last = cmd or "empty line"
+            if cmd == "STARTTLS":
+                self.last = "STARTTLS refused (%s)" % (
+                    "454" if lst.starttls == "454" else "502")
 
     def deliver(self, body):
         mid = next_id()
