@@ -41,6 +41,7 @@ define(`confTO_QUIT', `10s')dnl
 define(`confTO_CONNECT', `10s')dnl
 define(`confLOG_LEVEL', `9')dnl
 FEATURE(`access_db', , `skip')dnl
+FEATURE(`mailertable')dnl
 """
 MC_TAIL = """MAILER(`local')dnl
 MAILER(`smtp')dnl
@@ -48,9 +49,26 @@ MAILER(`smtp')dnl
 
 
 class Scenario:
+    """One row: name, domain, expect, listener, sni, status_re, desc, setup.
+
+    setup ("-" for none) is a "|"-separated list of items:
+      mc:LINE            an m4 line placed before FEATURE(`dane')
+      access:KEY VALUE   an entry of /etc/mail/access
+      mailertable:KEY VALUE  an entry of /etc/mail/mailertable
+    """
+
     def __init__(self, fields):
         (self.name, self.domain, self.expect, self.listener, self.sni,
-         self.status_re, self.desc) = (fields + ["-"] * 7)[:7]
+         self.status_re, self.desc, self.setup) = (fields + ["-"] * 8)[:8]
+        self.mc, self.access, self.mailertable = [], [], []
+        for item in ([] if self.setup == "-" else self.setup.split("|")):
+            kind, _, value = item.strip().partition(":")
+            if kind not in ("mc", "access", "mailertable") or not value:
+                raise ValueError("%s: bad setup item %r" % (self.name, item))
+            getattr(self, kind).append(value)
+
+    def config_key(self):
+        return (tuple(self.mc), tuple(self.access), tuple(self.mailertable))
 
 
 def load(paths):
@@ -106,13 +124,16 @@ def size(path):
         return 0
 
 
-def make_cf(world, with_dane):
+def make_cf(world, with_dane, sc=None):
+    """Install sendmail.cf, access and mailertable for a phase and row."""
     cfdir = world.path("cf")
     if not os.path.isdir(cfdir):
         shutil.copytree("/usr/share/sendmail/cf", cfdir)
         shutil.copy(os.path.join(TOP_SRCDIR, "cf", "feature", "dane.m4"),
                     os.path.join(cfdir, "feature", "dane.m4"))
     mc = MC_HEAD.format(cf=cfdir)
+    if sc is not None:
+        mc += "".join(line + "dnl\n" for line in sc.mc)
     if with_dane:
         mc += "FEATURE(`dane')dnl\n"
     mc += MC_TAIL
@@ -121,8 +142,11 @@ def make_cf(world, with_dane):
         raise RuntimeError("m4 failed: " + p.stderr)
     world.run(["sh", "-c", "cat > /etc/mail/sendmail.cf"], stdin=p.stdout,
               check=True)
-    world.sh("cd /etc/mail && : > access && makemap hash access < access",
-             check=True)
+    for name, entries in (("access", sc.access if sc else []),
+                          ("mailertable", sc.mailertable if sc else [])):
+        world.run(["sh", "-c", "cd /etc/mail && cat > %s && "
+                   "makemap hash %s < %s" % (name, name, name)],
+                  stdin="".join(e + "\n" for e in entries), check=True)
 
 
 MESSAGE = """From: postmaster@client.dane.test
@@ -280,8 +304,11 @@ def main():
     results = {}
     try:
         for phase in phases:
-            make_cf(world, phase == "dane")
+            current = None
             for sc in scenarios:
+                if sc.config_key() != current:
+                    make_cf(world, phase == "dane", sc)
+                    current = sc.config_key()
                 results[(sc.name, phase)] = deliver(world, sc, phase)
     finally:
         world.stop()
