@@ -124,6 +124,16 @@ struct dane_facts {
 	struct dane_lookup tlsa;	/* TLSA RRset at _port._tcp.base */
 	struct dane_tlsa_rr *tlsa_rrs;	/* owned, tlsa_count entries */
 	size_t tlsa_count;
+	/* Fields below were appended; keep the order above stable. */
+	/*
+	 * DNSSEC status of the CNAME RRset at `host` itself, looked up
+	 * only when the addresses came through a CNAME chain and are
+	 * insecure (RFC 7672 section 2.1.3 last paragraph, 2.2.2): a
+	 * secure first CNAME means TLSA is looked up at `host` alone.
+	 */
+	struct dane_lookup host_cname;
+	size_t tlsa_malformed;		/* TLSA RRs whose RDATA did not parse */
+	int host_is_literal;		/* host is an IP address: no DANE */
 };
 
 /* Treatment of PKIX usages 0 and 1 (DESIGN.md section 1). */
@@ -171,8 +181,11 @@ enum dane_reason {
 	DANE_R_TLSA_NONE = 9,		/* validated denial of TLSA */
 	DANE_R_TLSA_UNUSABLE = 10,	/* TLSA present, none usable */
 	DANE_R_TLSA_USABLE = 11,	/* TLSA present, some usable */
-	DANE_R_NEXTHOP_FAILED = 12	/* relay/implicit-MX name lookup failed */
+	DANE_R_NEXTHOP_FAILED = 12,	/* relay/implicit-MX name lookup failed */
+	DANE_R_CNAME_FAILED = 13,	/* DNSSEC status of host CNAME unknown */
+	DANE_R_CNAME_INSECURE = 14	/* host CNAME not signed (first link) */
 };
+#define DANE_R_LAST DANE_R_CNAME_INSECURE	/* highest reason value */
 const char *dane_reason_text(enum dane_reason r);
 
 #define DANE_REFNAMES_MAX 3
@@ -271,6 +284,33 @@ void dane_ssl_check(const struct dane_policy *p, SSL *ssl,
 /* Format "u s m hexprefix" of a record into buf (always NUL-terminated). */
 void dane_tlsa_format(const struct dane_tlsa_rr *rr, char *buf,
     size_t size);
+
+
+/*
+ * Per-destination overrides in a sendmail access map (Berkeley DB hash
+ * or btree, e.g. /etc/mail/access.db), read only.  Keys are looked up as
+ * sendmail does: "<tag>:<name>", then for each parent P of name
+ * "<tag>:.P" and "<tag>:P"; addresses "<tag>:a.b.c.d", "<tag>:a.b.c", ...
+ * The map is opened lazily, reopened when the file is replaced or
+ * rewritten or after fork, and read under a shared flock().
+ */
+struct dane_access;
+
+/* path of the database file itself (with .db); *out is always set */
+enum dane_result dane_access_new(const char *path, struct dane_access **out);
+void dane_access_free(struct dane_access *a);
+
+/*
+ * Look up tag for a domain name (with or without trailing dot, or
+ * "[name]").  Returns 1 and copies the right-hand side into val and the
+ * key that matched into key, 0 if nothing matched, -1 if the map could
+ * not be read (a temporary failure).
+ */
+int dane_access_domain(struct dane_access *a, const char *tag,
+    const char *name, char *val, size_t vsize, char *key, size_t ksize);
+/* As dane_access_domain() for an address (IPv4 dotted or "IPv6:..."). */
+int dane_access_addr(struct dane_access *a, const char *tag,
+    const char *addr, char *val, size_t vsize, char *key, size_t ksize);
 
 #ifdef __cplusplus
 }

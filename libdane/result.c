@@ -91,6 +91,8 @@ static const char *const reason_text[] = {
 	[DANE_R_TLSA_UNUSABLE] = "all TLSA records unusable",
 	[DANE_R_TLSA_USABLE] = "usable TLSA records",
 	[DANE_R_NEXTHOP_FAILED] = "next-hop name lookup failed",
+	[DANE_R_CNAME_FAILED] = "host CNAME lookup failed",
+	[DANE_R_CNAME_INSECURE] = "host CNAME not DNSSEC signed",
 };
 
 const char *

@@ -14,8 +14,11 @@
  *	naming the setting, instead of guessing.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "smdane.h"
 
@@ -141,6 +144,89 @@ smdane_config_parse_line(struct smdane_config *c, const char *line)
 	return 1;
 }
 
+/*
+ * "Kaccess hash -T<TMPF> /etc/mail/access": the DANE: overrides live in
+ * the same map; only the Berkeley DB types can be read.
+ */
+static void
+access_line(struct smdane_config *c, const char *rest)
+{
+	char type[16] = "", last[1000] = "", word[1000];
+	int n = 0, off = 0, used;
+
+	while (sscanf(rest + off, "%999s%n", word, &used) == 1) {
+		if (n++ == 0)
+			snprintf(type, sizeof(type), "%.15s", word);
+		else if (word[0] != '-')
+			snprintf(last, sizeof(last), "%s", word);
+		off += used;
+	}
+	if ((strcmp(type, "hash") == 0 || strcmp(type, "btree") == 0) &&
+	    last[0] == '/')
+		snprintf(c->access_db, sizeof(c->access_db), "%s.db", last);
+}
+
+int
+smdane_mode_parse(const char *value, enum smdane_mode *mode)
+{
+	if (strcasecmp(value, "none") == 0 || strcasecmp(value, "may") == 0)
+		*mode = SMDANE_MODE_NONE;
+	else if (strcasecmp(value, "encrypt") == 0)
+		*mode = SMDANE_MODE_ENCRYPT;
+	else if (strcasecmp(value, "dane") == 0)
+		*mode = SMDANE_MODE_DANE;
+	else if (strcasecmp(value, "dane-only") == 0)
+		*mode = SMDANE_MODE_ONLY;
+	else
+		return -1;
+	return 0;
+}
+
+const char *
+smdane_mode_name(enum smdane_mode mode)
+{
+	switch (mode) {
+	case SMDANE_MODE_NONE:
+		return "none";
+	case SMDANE_MODE_DANE:
+		return "dane";
+	case SMDANE_MODE_ONLY:
+		return "dane-only";
+	case SMDANE_MODE_ENCRYPT:
+		return "encrypt";
+	}
+	return "?";
+}
+
+int
+smdane_service_parse(const char *name, enum smdane_mode *mode,
+    uint16_t *port)
+{
+	const char *p;
+	unsigned long v;
+	char *end;
+
+	if (strncmp(name, "dane", 4) != 0)
+		return -1;
+	p = name + 4;
+	*mode = SMDANE_MODE_DANE;
+	if (strncmp(p, "-only", 5) == 0) {
+		*mode = SMDANE_MODE_ONLY;
+		p += 5;
+	}
+	*port = 25;
+	if (*p == '\0')
+		return 0;
+	if (*p != '-' || !isdigit((unsigned char)p[1]))
+		return -1;
+	errno = 0;
+	v = strtoul(p + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || v == 0 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
 /* Returns 0 if the file was read, -1 if it could not be opened. */
 int
 smdane_config_read(struct smdane_config *c, const char *path)
@@ -151,9 +237,13 @@ smdane_config_read(struct smdane_config *c, const char *path)
 	fp = fopen(path, "re");
 	if (fp == NULL)
 		return -1;
-	while (fgets(line, sizeof(line), fp) != NULL)
+	while (fgets(line, sizeof(line), fp) != NULL) {
 		if (line[0] == 'D')
 			(void)smdane_config_parse_line(c, line);
+		else if (strncmp(line, "Kaccess", 7) == 0 &&
+		    (line[7] == ' ' || line[7] == '\t'))
+			access_line(c, line + 7);
+	}
 	fclose(fp);
 	return 0;
 }

@@ -71,7 +71,9 @@ static struct {
 	int active;
 	int busy;			/* recursion guard */
 	struct smdane_config cfg;
-	enum smdane_mode mode;
+	enum smdane_mode mode;		/* of the mailer in this delivery */
+	uint16_t port;
+	struct dane_access *access;
 	pid_t ctx_pid;
 	struct dane_ctx *ctx;
 	enum dane_result ctx_error;
@@ -80,6 +82,7 @@ static struct {
 	size_t conn_next;
 	char pending_server[DANE_NAME_MAX];
 	char pending_nexthop[DANE_NAME_MAX];
+	enum smdane_mode pending_mode;
 	int ssl_idx;
 } S = { .ssl_idx = -1 };
 
@@ -218,7 +221,7 @@ policy_for(const char *server, const char *nexthop)
 		slot->error = S.ctx_error;
 		return slot;
 	}
-	slot->error = dane_gather(ctx, nexthop, server, 25, &facts);
+	slot->error = dane_gather(ctx, nexthop, server, S.port, &facts);
 	if (slot->error == DANE_OK)
 		slot->error = dane_decide(&S.cfg.settings, facts, &slot->policy);
 	dane_facts_free(facts);
@@ -252,26 +255,24 @@ getservbyname(const char *name, const char *proto)
 	static struct servent dane_ent = { .s_aliases = no_aliases };
 	static getservbyname_fn *next;
 	enum smdane_mode mode;
+	uint16_t port;
 
 	if (next == NULL)
 		next = (getservbyname_fn *)real("getservbyname");
 	if (!S.active || S.busy || name == NULL || proto == NULL ||
 	    strcmp(proto, "tcp") != 0)
 		return next(name, proto);
-	if (strcmp(name, "dane") == 0)
-		mode = SMDANE_MODE_DANE;
-	else if (strcmp(name, "dane-only") == 0)
-		mode = SMDANE_MODE_ONLY;
-	else {
+	if (smdane_service_parse(name, &mode, &port) != 0) {
 		S.mode = SMDANE_MODE_NONE;
 		return next(name, proto);
 	}
 	/* a new delivery: DNS facts are gathered afresh */
 	policies_reset();
 	S.mode = mode;
+	S.port = port;
 	dane_ent.s_name = (char *)name;
 	dane_ent.s_proto = (char *)"tcp";
-	dane_ent.s_port = htons(25);
+	dane_ent.s_port = htons(port);
 	return &dane_ent;
 }
 
@@ -279,7 +280,7 @@ getservbyname(const char *name, const char *proto)
 
 static void
 log_verdict(const struct smdane_query *q, const struct policy_slot *ps,
-    const struct smdane_conn *conn, const char *answer)
+    enum smdane_mode mode, const struct smdane_conn *conn, const char *answer)
 {
 	const struct dane_policy *p = ps->policy;
 	char tlsa[160] = "", rr[48];
@@ -294,22 +295,114 @@ log_verdict(const struct smdane_query *q, const struct policy_slot *ps,
 	    "STARTTLS=client, relay=%s, dane=%s, nexthop=%s, base=%s, "
 	    "mode=%s, reason=%s, tlsa=%zu usable/%zu unusable%s%s%s, "
 	    "match=%s, verdict=%s",
-	    q->server, dane_level_name(p->level), q->nexthop,
+	    q->server[0] != '\0' ? q->server : q->nexthop,
+	    dane_level_name(p->level), ps->nexthop,
 	    p->base_domain[0] != '\0' ? p->base_domain : "-",
-	    S.mode == SMDANE_MODE_ONLY ? "dane-only" : "dane",
+	    smdane_mode_name(mode),
 	    dane_reason_text(p->reason), p->usable_count, p->unusable_count,
 	    tlsa[0] != '\0' ? " [" : "", tlsa, tlsa[0] != '\0' ? "]" : "",
 	    conn != NULL && conn->auth.detail[0] != '\0' ?
 	    conn->auth.detail : "-", answer);
 }
 
+/*
+ * The mode for one destination: a DANE: entry of the access map for the
+ * next hop, the server name or the server address, in that order, else
+ * the mailer's.  Only DANE mailers consult the map.  Returns -1 (and a
+ * reason in err) when the map cannot be read or an entry is invalid.
+ */
+static int
+mode_for(const struct smdane_query *q, const char *nexthop,
+    enum smdane_mode *mode, char *key, size_t ksize, char *err, size_t esize)
+{
+	char val[128];
+	int r;
+
+	*mode = S.mode;
+	key[0] = '\0';
+	if (S.mode == SMDANE_MODE_NONE || S.cfg.access_db[0] == '\0')
+		return 0;
+	if (S.access == NULL &&
+	    dane_access_new(S.cfg.access_db, &S.access) != DANE_OK) {
+		snprintf(err, esize, "DANE: access map path unusable");
+		return -1;
+	}
+	r = dane_access_domain(S.access, "DANE", nexthop, val, sizeof(val),
+	    key, ksize);
+	if (r == 0 && q->server[0] != '\0')
+		r = dane_access_domain(S.access, "DANE", q->server, val,
+		    sizeof(val), key, ksize);
+	if (r == 0 && q->addr[0] != '\0')
+		r = dane_access_addr(S.access, "DANE", q->addr, val,
+		    sizeof(val), key, ksize);
+	if (r < 0) {
+		snprintf(err, esize, "DANE: access map %.150s unreadable",
+		    S.cfg.access_db);
+		return -1;
+	}
+	if (r == 0)
+		return 0;
+	val[strcspn(val, " \t")] = '\0';
+	if (smdane_mode_parse(val, mode) != 0) {
+		char clean[64], ckey[96];
+
+		smdane_sanitize(clean, sizeof(clean), val);
+		smdane_sanitize(ckey, sizeof(ckey), key);
+		snprintf(err, esize, "DANE: bad access map entry %s %s", ckey,
+		    clean);
+		slog(LOG_ERR, "STARTTLS=client, relay=%s, dane=error, "
+		    "reason=bad access map entry, key=%s, value=%s",
+		    q->server, ckey, clean);
+		return -1;
+	}
+	return 0;
+}
+
+/* The answer for one (destination, server) pair of a query. */
+static void
+answer_for(const struct smdane_query *q, const char *nexthop,
+    struct smdane_conn *conn, char *answer, size_t size,
+    enum smdane_mode *mode_out, struct policy_slot **ps_out)
+{
+	struct smdane_query qq = *q;
+	struct policy_slot *ps;
+	enum smdane_mode mode;
+	char key[DANE_NAME_MAX + 16], err[200], clean[200];
+	const char *server = q->server[0] != '\0' ? q->server : nexthop;
+
+	*ps_out = NULL;
+	*mode_out = SMDANE_MODE_NONE;
+	if (mode_for(q, nexthop, &mode, key, sizeof(key), err,
+	    sizeof(err)) != 0) {
+		smdane_sanitize(clean, sizeof(clean), err);
+		snprintf(answer, size, "FAIL \"%s\"", clean);
+		return;
+	}
+	*mode_out = mode;
+	if (mode == SMDANE_MODE_NONE) {
+		snprintf(answer, size, "OK");
+		return;
+	}
+	ps = policy_for(server, nexthop);
+	*ps_out = ps;
+	if (ps->policy == NULL) {
+		snprintf(answer, size, "FAIL \"DANE: DNS lookups impossible: "
+		    "%s\"", dane_strerror(ps->error));
+		return;
+	}
+	snprintf(qq.nexthop, sizeof(qq.nexthop), "%s", nexthop);
+	smdane_verdict(mode, ps->policy, &qq, conn, answer, size);
+}
+
 static void
 verdict(const char *name, char *answer, size_t size)
 {
 	struct smdane_query q;
-	struct policy_slot *ps;
+	struct policy_slot *ps, *ps2;
 	struct smdane_conn *conn = NULL;
+	enum smdane_mode mode, mode2;
 	const char *server;
+	char answer2[256];
 
 	if (smdane_query_parse(name, &q) != 0) {
 		snprintf(answer, size, "FAIL \"DANE: malformed verdict query\"");
@@ -328,19 +421,7 @@ verdict(const char *name, char *answer, size_t size)
 		return;
 	}
 	server = q.server[0] != '\0' ? q.server : q.nexthop;
-	ps = policy_for(server, q.nexthop);
-	if (ps->policy == NULL) {
-		snprintf(answer, size, "FAIL \"DANE: DNS lookups impossible: "
-		    "%s\"", dane_strerror(ps->error));
-		return;
-	}
-	if (strcmp(q.phase, "try_tls") == 0) {
-		/* a new connection that offers STARTTLS */
-		snprintf(S.pending_server, sizeof(S.pending_server), "%s",
-		    server);
-		snprintf(S.pending_nexthop, sizeof(S.pending_nexthop), "%s",
-		    q.nexthop);
-	} else if (strcmp(q.phase, "tls_server") == 0 &&
+	if (strcmp(q.phase, "tls_server") == 0 &&
 	    !smdane_verify_is_tls(q.verify)) {
 		/* a new connection without TLS: forget earlier sessions */
 		conn = conn_for(server, 1);
@@ -348,11 +429,43 @@ verdict(const char *name, char *answer, size_t size)
 	}
 	if (conn == NULL)
 		conn = conn_for(server, 0);
-	smdane_verdict(S.mode, ps->policy, &q, conn, answer, size);
-	if (strcmp(q.phase, "tls_server") == 0 ||
-	    (strcmp(answer, "OK") != 0 && !ps->logged)) {
-		log_verdict(&q, ps, conn, answer);
+	answer_for(&q, q.nexthop, conn, answer, size, &mode, &ps);
+	if (strcmp(q.phase, "try_tls") == 0) {
+		/* a new connection that offers STARTTLS */
+		snprintf(S.pending_server, sizeof(S.pending_server), "%s",
+		    server);
+		snprintf(S.pending_nexthop, sizeof(S.pending_nexthop), "%s",
+		    q.nexthop);
+		S.pending_mode = mode;
+	}
+	/*
+	 * Recipients of other domains share a transaction when their MX
+	 * lists are the same ($h names only the first): each recipient's
+	 * own policy must hold on this connection too, unless the server
+	 * is not one of its MX hosts (the mail was routed there, e.g. by
+	 * the mailertable).
+	 */
+	if (strcmp(q.phase, "tls_rcpt") == 0 && q.rcpt[0] != '\0' &&
+	    strcmp(q.rcpt, q.nexthop) != 0 && q.nexthop[0] != '[' &&
+	    strncmp(answer, "OK", 2) == 0) {
+		answer_for(&q, q.rcpt, conn, answer2, sizeof(answer2), &mode2,
+		    &ps2);
+		if (ps2 != NULL && ps2->policy != NULL &&
+		    ps2->policy->reason != DANE_R_HOST_NOT_MX &&
+		    ps2->policy->reason != DANE_R_MX_FAILED &&
+		    strncmp(answer2, "OK", 2) != 0) {
+			snprintf(answer, size, "%s", answer2);
+			ps = ps2;
+		}
+	}
+	if (ps != NULL && ps->policy != NULL &&
+	    (strcmp(q.phase, "tls_server") == 0 ||
+	    (strncmp(answer, "OK", 2) != 0 && !ps->logged))) {
+		log_verdict(&q, ps, mode, conn, answer);
 		ps->logged = 1;
+	} else if (ps == NULL && strncmp(answer, "OK", 2) != 0) {
+		slog(LOG_NOTICE, "STARTTLS=client, relay=%s, dane=error, "
+		    "nexthop=%s, verdict=%s", server, q.nexthop, answer);
 	}
 }
 
@@ -399,7 +512,7 @@ SSL_connect(SSL *ssl)
 	if (next == NULL)
 		next = (ssl_connect_fn *)real("SSL_connect");
 	if (!S.active || S.busy || S.mode == SMDANE_MODE_NONE ||
-	    S.pending_server[0] == '\0')
+	    S.pending_mode == SMDANE_MODE_NONE || S.pending_server[0] == '\0')
 		return next(ssl);
 	S.busy = 1;
 	ps = policy_for(S.pending_server, S.pending_nexthop);

@@ -25,8 +25,20 @@
 enum smdane_mode {
 	SMDANE_MODE_NONE = 0,	/* no DANE: stock behaviour */
 	SMDANE_MODE_DANE = 1,	/* opportunistic DANE ("dane") */
-	SMDANE_MODE_ONLY = 2	/* mandatory DANE ("dane-only") */
+	SMDANE_MODE_ONLY = 2,	/* mandatory DANE ("dane-only") */
+	SMDANE_MODE_ENCRYPT = 3	/* TLS required, DANE where published */
 };
+
+/* "none", "may", "encrypt", "dane", "dane-only": 0, or -1 if unknown. */
+int smdane_mode_parse(const char *value, enum smdane_mode *mode);
+const char *smdane_mode_name(enum smdane_mode mode);
+/*
+ * A= service names of DANE mailers: "dane", "dane-only", and with a port
+ * "dane-587", "dane-only-587".  Returns 0 and sets *mode and *port (25
+ * when absent), or -1 if name is not one of them.
+ */
+int smdane_service_parse(const char *name, enum smdane_mode *mode,
+    uint16_t *port);
 
 /* Configuration read from sendmail.cf D{smdane_*} lines. */
 struct smdane_config {
@@ -36,6 +48,7 @@ struct smdane_config {
 	struct dane_settings settings;
 	char trusted[256];		/* trusted resolver addresses */
 	char resolv_conf[256];
+	char access_db[1024];		/* access map file, "" if none */
 	int loglevel;			/* 0 quiet .. 3 debug */
 };
 
@@ -52,7 +65,9 @@ struct smdane_query {
 	char phase[16];			/* try_tls, tls_server, tls_rcpt */
 	char verify[24];		/* ${verify}, "none" when empty */
 	char server[DANE_NAME_MAX];	/* ${server_name} */
+	char addr[64];			/* ${server_addr}, "" if unknown */
 	char nexthop[DANE_NAME_MAX];	/* $&h without trailing dot */
+	char rcpt[DANE_NAME_MAX];	/* recipient domain (tls_rcpt) or "" */
 };
 
 /* 1 if name (with or without final dot) belongs to the channel. */

@@ -6,7 +6,10 @@
  *	FEATURE(`dane') makes the rulesets try_tls, tls_server and tls_rcpt
  *	look up, through a `dns' map of type TXT, a name of the form
  *
- *	    _p.<phase>._v.<verify>._s.<server_name>._h.<next hop>.v1.dane-hook.invalid.
+ *	    _p.<phase>._v.<verify>._s.<server_name>._a.<server_addr>
+ *	    ._h.<next hop>._r.<recipient domain>.v1.dane-hook.invalid.
+ *
+ *	(one name; empty fields are "none").
  *
  *	The hook answers such names itself from its res_search() interposer;
  *	the names never reach a resolver while the module is loaded.  When
@@ -55,8 +58,15 @@ copy_field(char *dst, size_t size, const char *from, const char *to)
 int
 smdane_query_parse(const char *name, struct smdane_query *q)
 {
-	const char *v, *s, *h, *end;
-	size_t n = strlen(name);
+	static const char *const marks[] = { "._v.", "._s.", "._a.", "._h.",
+		"._r." };
+	char *const fields[] = { q->phase, q->verify, q->server, q->addr,
+		q->nexthop, q->rcpt };
+	const size_t sizes[] = { sizeof(q->phase), sizeof(q->verify),
+		sizeof(q->server), sizeof(q->addr), sizeof(q->nexthop),
+		sizeof(q->rcpt) };
+	const char *at[7], *end;
+	size_t n = strlen(name), i;
 
 	memset(q, 0, sizeof(*q));
 	if (!smdane_is_channel_name(name) || strncasecmp(name, "_p.", 3) != 0)
@@ -64,21 +74,25 @@ smdane_query_parse(const char *name, struct smdane_query *q)
 	if (name[n - 1] == '.')
 		n--;
 	end = name + n - (sizeof(SMDANE_SUFFIX) - 1);
-	v = strstr(name, "._v.");
-	s = v != NULL ? strstr(v + 4, "._s.") : NULL;
-	h = s != NULL ? strstr(s + 4, "._h.") : NULL;
-	if (h == NULL || h + 4 > end)
+	at[0] = name + 3;
+	for (i = 0; i < 5; i++) {
+		const char *m = strstr(at[i], marks[i]);
+
+		if (m == NULL || m > end)
+			return -1;
+		at[i + 1] = m + 4;
+	}
+	for (i = 0; i < 6; i++) {
+		const char *stop = i < 5 ? at[i + 1] - 4 : end;
+
+		if (copy_field(fields[i], sizes[i], at[i], stop) != 0 ||
+		    fields[i][0] == '\0')
+			return -1;
+		if (i >= 2 && strcmp(fields[i], "none") == 0)
+			fields[i][0] = '\0';
+	}
+	if (q->nexthop[0] == '\0')
 		return -1;
-	if (copy_field(q->phase, sizeof(q->phase), name + 3, v) != 0 ||
-	    copy_field(q->verify, sizeof(q->verify), v + 4, s) != 0 ||
-	    copy_field(q->server, sizeof(q->server), s + 4, h) != 0 ||
-	    copy_field(q->nexthop, sizeof(q->nexthop), h + 4, end) != 0)
-		return -1;
-	if (q->phase[0] == '\0' || q->server[0] == '\0' ||
-	    q->nexthop[0] == '\0')
-		return -1;
-	if (strcmp(q->server, "none") == 0)
-		q->server[0] = '\0';
 	return 0;
 }
 
@@ -206,6 +220,7 @@ smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
 {
 	const char *why = dane_reason_text(p->reason);
 	const char *host = q->server[0] != '\0' ? q->server : q->nexthop;
+	const char *need;
 	enum dane_level level = p->level;
 	int tls;
 
@@ -213,30 +228,36 @@ smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
 		snprintf(out, size, "OK");
 		return;
 	}
-	if (p->level == DANE_LEVEL_SKIP || p->level == DANE_LEVEL_DEFER) {
+	if (level == DANE_LEVEL_SKIP || level == DANE_LEVEL_DEFER) {
 		fail(out, size, "DANE: %s for %s", why, host);
 		return;
 	}
-	if (mode == SMDANE_MODE_ONLY && p->level != DANE_LEVEL_AUTH) {
+	if (mode == SMDANE_MODE_ONLY && level != DANE_LEVEL_AUTH) {
 		fail(out, size, "DANE required but %s for %s", why, host);
 		return;
 	}
-	if (strcmp(q->phase, "try_tls") == 0 || p->level == DANE_LEVEL_OPP) {
+	need = "its TLSA records require TLS";
+	if (mode == SMDANE_MODE_ENCRYPT && level == DANE_LEVEL_OPP) {
+		level = DANE_LEVEL_ENCRYPT;
+		need = "the access map requires TLS";
+	}
+	if (strcmp(q->phase, "try_tls") == 0 || level == DANE_LEVEL_OPP) {
 		snprintf(out, size, "OK");
 		return;
 	}
 	tls = smdane_verify_is_tls(q->verify) && conn != NULL && conn->tls;
 	/* OpenSSL accepted none of the usable records: TLS without
 	 * authentication (RFC 7672 section 2.2) */
-	if (tls && level == DANE_LEVEL_AUTH && conn->level == DANE_LEVEL_ENCRYPT)
+	if (tls && level == DANE_LEVEL_AUTH &&
+	    conn->level == DANE_LEVEL_ENCRYPT)
 		level = DANE_LEVEL_ENCRYPT;
 	if (!tls) {
 		if (strcasecmp(q->verify, "none") == 0)
-			fail(out, size, "DANE: %s offers no STARTTLS, "
-			    "its TLSA records require TLS", host);
+			fail(out, size, "DANE: %s offers no STARTTLS, %s", host,
+			    need);
 		else
 			fail(out, size, "DANE: TLS with %s failed, verify=%s, "
-			    "its TLSA records require TLS", host, q->verify);
+			    "%s", host, q->verify, need);
 		return;
 	}
 	if (level == DANE_LEVEL_ENCRYPT) {
@@ -245,7 +266,8 @@ smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
 	}
 	if (!conn->auth.authenticated) {
 		fail(out, size, "DANE: no TLSA record of %s matched "
-		    "the certificate: %s", host, conn->auth.detail);
+		    "the certificate: %s", host, conn->auth.detail[0] != '\0' ?
+		    conn->auth.detail : "connection set up without DANE");
 		return;
 	}
 	if (conn->auth.matched.usage == DANE_USAGE_DANE_TA &&

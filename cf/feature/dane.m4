@@ -10,7 +10,8 @@ dnl	define(`DANE_ONLY_MAILERS', `')dnl                  mandatory DANE
 dnl	FEATURE(`dane')dnl
 dnl
 dnl  The smtp family mailers named in the two lists get the third A=
-dnl  argument dane or dane-only, which the module answers with port 25 and
+dnl  argument dane or dane-only (dane-587 and so on when their arguments
+dnl  were set to another port), which the module answers with the port and
 dnl  takes as the mode of the delivery; the others of that family get
 dnl  smtp, the stock port 25.  The try_tls, tls_server and tls_rcpt
 dnl  rulesets ask the module for a verdict through a TXT map lookup of a
@@ -34,9 +35,11 @@ ifdef(`DANE_ONLY_MAILERS', , `define(`DANE_ONLY_MAILERS', `')')
 dnl _SMDANE_IN_(word, list): 1 if word is in the blank or comma separated list
 define(`_SMDANE_IN_', `ifelse(index(` 'translit(`$2', `,	', `  ')` ', ` $1 '), `-1', `0', `1')')
 
+dnl _SMDANE_PORT_(macro): -NNN when the mailer arguments already name a port
+define(`_SMDANE_PORT_', `ifdef(`$1', `regexp(defn(`$1'), `^TCP \$h \([0-9]+\)$', `-\1')')')
 dnl _SMDANE_SET_(macro, mailer): the A= arguments of one smtp family mailer
-define(`_SMDANE_SET_', `ifelse(_SMDANE_IN_(`$2', DANE_ONLY_MAILERS), `1', `define(`$1', `TCP $'`h dane-only')',
-	_SMDANE_IN_(`$2', DANE_MAILERS), `1', `define(`$1', `TCP $'`h dane')',
+define(`_SMDANE_SET_', `ifelse(_SMDANE_IN_(`$2', DANE_ONLY_MAILERS), `1', `define(`$1', `TCP $'`h dane-only'_SMDANE_PORT_(`$1'))',
+	_SMDANE_IN_(`$2', DANE_MAILERS), `1', `define(`$1', `TCP $'`h dane'_SMDANE_PORT_(`$1'))',
 	`ifdef(`$1', , `define(`$1', `TCP $'`h smtp')')')')
 
 dnl every listed mailer must be one this feature can serve
@@ -69,26 +72,32 @@ Ksmdane dns -R TXT -t -T<TEMP> -d2s -r1
 
 divert(9)
 SLocal_try_tls
-R$*	$: $1 $| $>SMDANE_Ask <try_tls> $| $&{verify} $| $&{server_name} $| $&h
+R$*	$: $1 $| $>SMDANE_Ask <try_tls> $| $&{verify} $| $&{server_name} $| $&{server_addr} $| $&h $|
 R$* $| $#$*	$# $2
 R$* $| $*	$: $1
 
 SLocal_tls_server
-R$*	$: $1 $| $>SMDANE_Ask <tls_server> $| $&{verify} $| $&{server_name} $| $&h
+R$*	$: $1 $| $>SMDANE_Ask <tls_server> $| $&{verify} $| $&{server_name} $| $&{server_addr} $| $&h $|
 R$* $| $#$*	$# $2
 R$* $| $*	$: $1
 
 SLocal_tls_rcpt
-R$*	$: $1 $| $>SMDANE_Ask <tls_rcpt> $| $&{verify} $| $&{server_name} $| $&h
+R$*	$: $1 $| $>SMDANE_Domain $1
+R$* $| $*	$: $1 $| $>SMDANE_Ask <tls_rcpt> $| $&{verify} $| $&{server_name} $| $&{server_addr} $| $&h $| $2
 R$* $| $#$*	$# $2
 R$* $| $*	$: $1
 
+SSMDANE_Domain
+R$* < $* > $*	$2
+R$* @ $+	$@ $2
+R$*	$@
+
 SSMDANE_Ask
-R<$-> $| $| $*	<$1> $| none $| $2
-R<$-> $| $+ $| $| $*	<$1> $| $2 $| none $| $3
-R<$-> $| $+ $| $+ $|	<$1> $| $2 $| $3 $| none
-R<$-> $| $+ $| $+ $| $+ .	<$1> $| $2 $| $3 $| $4
-R<$-> $| $+ $| $+ $| $+	$: $(smdane _p . $1 . _v . $2 . _s . $3 . _h . $4 . v1 . dane-hook . invalid . $: <NOHOOK> $)
+R$* $| $| $*	$1 $| none $| $2
+R$* $|	$1 $| none
+R<$-> $| $+ $| $+ $| $+ $| $+ . $| $+	<$1> $| $2 $| $3 $| $4 $| $5 $| $6
+R<$-> $| $+ $| $+ $| $+ $| $+ $| $+ .	<$1> $| $2 $| $3 $| $4 $| $5 $| $6
+R<$-> $| $+ $| $+ $| $+ $| $+ $| $+	$: $(smdane _p . $1 . _v . $2 . _s . $3 . _a . $4 . _h . $5 . _r . $6 . v1 . dane-hook . invalid . $: <NOHOOK> $)
 R$* <TEMP>	$#error $@ 4.7.0 $: "454 4.7.0 DANE extension lookup failed"
 R<NOHOOK>	$#error $@ 4.7.0 $: "454 4.7.0 DANE extension not active"
 ROK $*	$@ OK

@@ -19,11 +19,16 @@ message, TLS version, SNI), the MTA's queue, and the MTA's log for whether
 the TLS connection was authenticated; see classify_postfix/classify_exim and
 docs/CONFORMANCE.md for exactly how.
 
-Writes the table (Markdown) to --out.  With --check the exit status is 1 when
-sendmail-dane's outcome differs from the expected one in any row, or when it
-differs from Postfix's in a row that has no justification in --justify
-(name<TAB>text lines); 77 when not root or when the Postfix/Exim packages
-cannot be fetched; 0 otherwise.
+Writes the table (Markdown) to --out ("-": standard output).  With --check
+the exit status is 1 when sendmail-dane's outcome differs from the expected
+one in any row, or when it differs from Postfix's in a row that has no
+justification in --justify (name<TAB>text lines); 77 when not root or when
+the Postfix/Exim packages cannot be fetched; 0 otherwise.
+
+Per-row setup items of run.py (mc:, access:, mailertable:): mc and access
+are sendmail settings and apply to the two sendmail columns only; the
+mailertable entries of all rows are translated into one Postfix transport
+map and one Exim manualroute router (see mailertable()).
 """
 import argparse
 import glob
@@ -229,8 +234,15 @@ def run_sendmail(scenarios, module, results):
     with WORLDS_LOCK:
         WORLDS.append(world)
     for phase in ("stock", "dane"):
-        run.make_cf(world, phase == "dane")
+        current = None
         for sc in scenarios:
+            key = getattr(sc, "config_key", lambda: None)()
+            if current is None or key != current[0]:
+                if key is None:
+                    run.make_cf(world, phase == "dane")
+                else:
+                    run.make_cf(world, phase == "dane", sc)
+                current = (key,)
             obs = run.deliver(world, sc, phase)
             results[(sc.name, phase)] = {
                 "outcome": run.outcome(obs), "cell": run.describe(obs),
@@ -239,6 +251,58 @@ def run_sendmail(scenarios, module, results):
                 "errors": run.check(sc, obs) if phase == "dane" else [],
                 "copies": len(obs["messages"])}
     return world
+
+
+# --- per-row routing (mailertable items) -----------------------------------
+
+SMTP_MAILERS = ("smtp", "esmtp", "smtp8", "dsmtp", "relay")
+
+
+def mailertable(scenarios):
+    """{key: value} of all rows' mailertable items; one key, one value."""
+    table = {}
+    for sc in scenarios:
+        for entry in getattr(sc, "mailertable", []):
+            key, _, value = entry.strip().partition(" ")
+            value = value.strip()
+            if table.get(key.lower(), value) != value:
+                raise RuntimeError("mailertable key %s has different values in "
+                                   "different rows; Postfix and Exim run all "
+                                   "rows with one map" % key)
+            table[key.lower()] = value
+    return table
+
+
+def postfix_transport(table):
+    """sendmail mailertable -> Postfix transport(5) lines."""
+    lines = []
+    for key, value in sorted(table.items()):
+        mailer, _, host = value.partition(":")
+        if mailer in SMTP_MAILERS:
+            lines.append("%s smtp:%s" % (key, host))
+        elif mailer == "error":
+            lines.append("%s error:%s" % (key, host))
+        else:
+            log("mailertable %s %s: no Postfix equivalent, ignored" %
+                (key, value))
+    return lines
+
+
+def exim_routes(table):
+    """sendmail mailertable -> Exim manualroute route_list rules."""
+    rules = []
+    for key, value in sorted(table.items()):
+        mailer, _, host = value.partition(":")
+        if mailer not in SMTP_MAILERS or not host:
+            log("mailertable %s %s: no Exim equivalent, ignored" % (key, value))
+            continue
+        pattern = "*" + key if key.startswith(".") else key
+        if host.startswith("["):
+            target = host.strip("[]")      # the host itself, no MX lookup
+        else:
+            target = host + "/MX"          # MX lookup, as sendmail does
+        rules.append("%s %s bydns" % (pattern, target))
+    return rules
 
 
 # --- Postfix --------------------------------------------------------------
@@ -288,8 +352,15 @@ PF_UNUSABLE = re.compile(r"unsupported TLSA|TLSA .*unusable|no usable TLSA",
 
 
 def run_postfix(world, scenarios, results):
+    main_cf = POSTFIX_MAIN
+    transport = postfix_transport(mailertable(scenarios))
+    if transport:
+        main_cf += "transport_maps = texthash:/etc/postfix/transport\n"
+        world.run(["sh", "-c", "mkdir -p /etc/postfix && "
+                   "cat > /etc/postfix/transport"],
+                  stdin="".join(l + "\n" for l in transport), check=True)
     world.run(["sh", "-c", "mkdir -p /etc/postfix && cat > /etc/postfix/main.cf"],
-              stdin=POSTFIX_MAIN, check=True)
+              stdin=main_cf, check=True)
     world.run(["sh", "-c", "cat > /etc/postfix/master.cf"],
               stdin=POSTFIX_MASTER, check=True)
     pf = os.path.join(CACHE, "postfix")
@@ -437,7 +508,7 @@ log_selector = +tls_sni +tls_certificate_verified +tls_peerdn +dnssec \\
 keep_environment =
 
 begin routers
-dnslookup:
+{routes}dnslookup:
   driver = dnslookup
   transport = remote_smtp
   dnssec_request_domains = *
@@ -457,8 +528,14 @@ EX_TLSA_R = re.compile(r"TLSA lookup ret (\S+) ?(\S*)")
 
 
 def run_exim(world, scenarios, results):
+    rules = exim_routes(mailertable(scenarios))
+    routes = ""
+    if rules:
+        routes = ("mailertable:\n  driver = manualroute\n"
+                  "  transport = remote_smtp\n  dnssec_request_domains = *\n"
+                  "  route_list = " + " ; \\\n    ".join(rules) + "\n\n")
     world.run(["sh", "-c", "mkdir -p /etc/exim4 && cat > /etc/exim4/exim4.conf"],
-              stdin=EXIM_CONF, check=True)
+              stdin=EXIM_CONF.replace("{routes}", routes), check=True)
     world.sh("mkdir -p /var/spool/exim4 /var/log/exim4 && "
              "chown Debian-exim:Debian-exim /var/spool/exim4 /var/log/exim4",
              check=True)
@@ -535,7 +612,8 @@ def classify_exim(rcpt, recs, log_lines, queue, debug):
         res["outcome"] = "DEFER"
         reason = [l for l in log_lines if " == " in l and rcpt.lower() in l.lower()]
         why = reason[-1].split(" defer ", 1)[-1] if reason else "?"
-        why = re.sub(r"^\(-?\d+\)\s*", "", why).strip()
+        why = re.sub(r"^\(-?\d+\)\s*:?\s*", "", why).strip()
+        why = re.sub(r"H=(\S+)(?: DS)? \[[^\]]*\](?::\d+)?: ", r"\1: ", why)
         frozen = " (frozen)" if "frozen" in queue else ""
         res["cell"] = "deferred%s: %s" % (frozen, why)
         return res
@@ -605,7 +683,9 @@ mounted at /usr inside the world only; Debian's sendmail 8.17 as shipped
 ("stock"), and with FEATURE(`dane') and libsendmail-dane.so ("sendmail-dane"),
 exactly as tests/scenarios/run.py runs it.  Messages are injected with each
 MTA's own command (Postfix's sendmail with its master running, `exim -odi`,
-`sendmail -Am -odi`).
+`sendmail -Am -odi`).  A row's own sendmail settings (mc: and access: items)
+apply to the sendmail columns only; its mailertable: entries are given to
+Postfix as a transport map and to Exim as a manualroute router.
 
 How each cell is derived.  Where a message arrived, with which TLS version
 and SNI, comes from the sinks' records (sink.jsonl); DEFER means the message
@@ -621,7 +701,9 @@ to mandatory unauthenticated TLS; Exim: its debug trace shows
 transport requires TLS; sendmail-dane: dane=encrypt); OPP = anything else
 delivered.  ENC and OPP differ only in whether clear text would have been
 accepted, which a server offering STARTTLS cannot show, so that distinction
-rests on the log/trace evidence just described.  "Agrees" compares the outcome
+rests on the log/trace evidence just described.  (Both MTAs were checked
+once with an extra probe, a host publishing only a PKIX-TA record and offering
+no STARTTLS: Postfix and Exim both deferred, "TLS is required".)  "Agrees" compares the outcome
 class and, for delivered mail, the receiving listener.
 
 {summary}
@@ -673,11 +755,41 @@ def write_table(path, scenarios, tables, results, versions, just):
         out += "\n## Why sendmail-dane differs (tests/conformance/justify.tsv)\n\n"
         for name, text in notes:
             out += '<a id="%s"></a>**%s**: %s\n\n' % (name, name, md(text))
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(out)
-    os.replace(tmp, path)
+    if path == "-":
+        sys.stdout.write(out + "\n")
+    else:
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(out)
+        os.replace(tmp, path)
     return summary
+
+
+def verdicts(scenarios, results, just):
+    """The test's assertions: a list of failure messages ([] when passed)."""
+    failures = []
+    for s in scenarios:
+        r = {k: results[(s.name, k)] for k in ("postfix", "exim", "stock",
+                                                "dane")}
+        if r["dane"]["outcome"] != s.expect and not r["dane"]["errors"]:
+            r["dane"]["errors"] = ["outcome %s, want %s" %
+                                   (r["dane"]["outcome"], s.expect)]
+        for e in r["dane"]["errors"]:
+            failures.append("%s: sendmail-dane: %s" % (s.name, e))
+        if not same(r["dane"], r["postfix"]) and s.name not in just:
+            failures.append(
+                "%s: sendmail-dane %s (%s) differs from Postfix %s (%s) and "
+                "tests/conformance/justify.tsv has no justification" %
+                (s.name, r["dane"]["outcome"], r["dane"]["cell"],
+                 r["postfix"]["outcome"], r["postfix"]["cell"]))
+        for mta in ("postfix", "exim"):
+            if r[mta]["outcome"] != s.expect:
+                log("%s: %s gives %s, RFC expects %s: %s" % (
+                    s.name, mta, r[mta]["outcome"], s.expect, r[mta]["cell"]))
+        if same(r["dane"], r["postfix"]) and same(r["dane"], r["exim"]) \
+                and s.name in just:
+            log("%s: justify.tsv has a note but all three agree" % s.name)
+    return failures
 
 
 # --- main -----------------------------------------------------------------
@@ -751,25 +863,7 @@ def main():
 
     just = load_justify(args.justify)
     summary = write_table(args.out, scenarios, tables, results, versions, just)
-    failures = []
-    for s in scenarios:
-        r = {k: results[(s.name, k)] for k in ("postfix", "exim", "stock",
-                                                "dane")}
-        for e in r["dane"]["errors"]:
-            failures.append("%s: sendmail-dane: %s" % (s.name, e))
-        if not same(r["dane"], r["postfix"]) and s.name not in just:
-            failures.append(
-                "%s: sendmail-dane %s (%s) differs from Postfix %s (%s) and "
-                "tests/conformance/justify.tsv has no justification" %
-                (s.name, r["dane"]["outcome"], r["dane"]["cell"],
-                 r["postfix"]["outcome"], r["postfix"]["cell"]))
-        for mta in ("postfix", "exim"):
-            if r[mta]["outcome"] != s.expect:
-                log("%s: %s gives %s, RFC expects %s: %s" % (
-                    s.name, mta, r[mta]["outcome"], s.expect, r[mta]["cell"]))
-        if same(r["dane"], r["postfix"]) and same(r["dane"], r["exim"]) \
-                and s.name in just:
-            log("%s: justify.tsv has a note but all three agree" % s.name)
+    failures = verdicts(scenarios, results, just)
     print(summary.replace("**", ""))
     print("table: %s; %.1f s" % (args.out, elapsed))
     for f in failures:

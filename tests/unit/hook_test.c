@@ -4,7 +4,9 @@
  */
 #include <arpa/nameser.h>
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "smdane.h"
 
@@ -79,15 +81,21 @@ Test(channel, parses_query_name)
 	struct smdane_query q;
 
 	cr_assert_eq(smdane_query_parse("_p.tls_server._v.OK._s.mx1.example."
-	    "com._h.example.com.v1.dane-hook.invalid.", &q), 0);
+	    "com._a.127.0.0.1._h.example.com._r.none.v1.dane-hook.invalid.",
+	    &q), 0);
 	cr_assert_str_eq(q.phase, "tls_server");
 	cr_assert_str_eq(q.verify, "ok");
 	cr_assert_str_eq(q.server, "mx1.example.com");
+	cr_assert_str_eq(q.addr, "127.0.0.1");
 	cr_assert_str_eq(q.nexthop, "example.com");
-	cr_assert_eq(smdane_query_parse("_p.tls_rcpt._v.none._s.none._h."
-	    "[relay.example].v1.dane-hook.invalid", &q), 0);
+	cr_assert_str_eq(q.rcpt, "");
+	cr_assert_eq(smdane_query_parse("_p.tls_rcpt._v.none._s.none._a."
+	    "IPv6:2001:db8:0:0:0:0:0:1._h.[relay.example]._r.Other.Example"
+	    ".v1.dane-hook.invalid", &q), 0);
 	cr_assert_str_eq(q.server, "");
+	cr_assert_str_eq(q.addr, "ipv6:2001:db8:0:0:0:0:0:1");
 	cr_assert_str_eq(q.nexthop, "[relay.example]");
+	cr_assert_str_eq(q.rcpt, "other.example");
 }
 
 Test(channel, rejects_other_names)
@@ -98,8 +106,83 @@ Test(channel, rejects_other_names)
 	cr_assert(!smdane_is_channel_name("dane-hook.invalid."));
 	cr_assert_neq(smdane_query_parse("_p.x._v.y.v1.dane-hook.invalid.",
 	    &q), 0);
-	cr_assert_neq(smdane_query_parse("_p.x._v.y._s.z._h..v1.dane-hook."
-	    "invalid.", &q), 0);
+	/* fields out of order, or an empty next hop */
+	cr_assert_neq(smdane_query_parse("_p.x._v.y._a.z._s.w._h.d._r.none"
+	    ".v1.dane-hook.invalid.", &q), 0);
+	cr_assert_neq(smdane_query_parse("_p.x._v.y._s.z._a.none._h.._r."
+	    "none.v1.dane-hook.invalid.", &q), 0);
+}
+
+Test(config, service_names)
+{
+	static const struct {
+		const char *name;
+		int ok;
+		enum smdane_mode mode;
+		uint16_t port;
+	} t[] = {
+		{ "dane", 0, SMDANE_MODE_DANE, 25 },
+		{ "dane-only", 0, SMDANE_MODE_ONLY, 25 },
+		{ "dane-587", 0, SMDANE_MODE_DANE, 587 },
+		{ "dane-only-2525", 0, SMDANE_MODE_ONLY, 2525 },
+		{ "smtp", -1, 0, 0 },
+		{ "dane-", -1, 0, 0 },
+		{ "dane-0", -1, 0, 0 },
+		{ "dane-70000", -1, 0, 0 },
+		{ "dane-only-x", -1, 0, 0 },
+		{ "danger", -1, 0, 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		enum smdane_mode m = SMDANE_MODE_NONE;
+		uint16_t port = 0;
+		int r = smdane_service_parse(t[i].name, &m, &port);
+
+		cr_expect_eq(r, t[i].ok, "%s: got %d, want %d", t[i].name, r,
+		    t[i].ok);
+		if (r == 0 && t[i].ok == 0) {
+			cr_expect_eq(m, t[i].mode, "%s: got mode %d, want %d",
+			    t[i].name, m, t[i].mode);
+			cr_expect_eq(port, t[i].port, "%s: got port %u, want %u",
+			    t[i].name, port, t[i].port);
+		}
+	}
+}
+
+Test(config, access_values)
+{
+	enum smdane_mode m;
+
+	cr_assert_eq(smdane_mode_parse("none", &m), 0);
+	cr_assert_eq(m, SMDANE_MODE_NONE);
+	cr_assert_eq(smdane_mode_parse("may", &m), 0);
+	cr_assert_eq(m, SMDANE_MODE_NONE);
+	cr_assert_eq(smdane_mode_parse("ENCRYPT", &m), 0);
+	cr_assert_eq(m, SMDANE_MODE_ENCRYPT);
+	cr_assert_eq(smdane_mode_parse("dane", &m), 0);
+	cr_assert_eq(m, SMDANE_MODE_DANE);
+	cr_assert_eq(smdane_mode_parse("dane-only", &m), 0);
+	cr_assert_eq(m, SMDANE_MODE_ONLY);
+	cr_assert_neq(smdane_mode_parse("secure", &m), 0);
+	cr_assert_neq(smdane_mode_parse("", &m), 0);
+}
+
+Test(config, access_map_from_cf_line)
+{
+	struct smdane_config c;
+	char path[] = "/tmp/smdane-cf-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *fp = fdopen(fd, "w");
+
+	fputs("Kaccess hash -T<TMPF> /etc/mail/access\nD{smdane_version}1\n",
+	    fp);
+	fclose(fp);
+	smdane_config_init(&c);
+	cr_assert_eq(smdane_config_read(&c, path), 0);
+	unlink(path);
+	cr_assert_str_eq(c.access_db, "/etc/mail/access.db");
+	cr_assert(c.present);
 }
 
 Test(channel, builds_txt_response)
@@ -172,6 +255,13 @@ static const struct vcase {
 	    "tls_server", "ok", 1, 0, "FAIL" },
 	{ "dane-only auth", SMDANE_MODE_ONLY, DANE_LEVEL_AUTH,
 	    "tls_server", "ok", 1, 1, "OK" },
+	{ "encrypt mode, no TLSA, clear", SMDANE_MODE_ENCRYPT, DANE_LEVEL_OPP,
+	    "tls_server", "none", 0, 0, "FAIL \"DANE: mx offers no STARTTLS, "
+	    "the access map requires TLS" },
+	{ "encrypt mode, no TLSA, TLS", SMDANE_MODE_ENCRYPT, DANE_LEVEL_OPP,
+	    "tls_server", "fail", 1, 0, "OK" },
+	{ "encrypt mode keeps DANE", SMDANE_MODE_ENCRYPT, DANE_LEVEL_AUTH,
+	    "tls_server", "fail", 1, 0, "FAIL" },
 };
 
 Test(verdict, table)

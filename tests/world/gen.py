@@ -142,6 +142,8 @@ def build_pki(pkidir):
                 "CERT512": hashlib.sha512(der).hexdigest(),
                 "SPKI256": hashlib.sha256(spki).hexdigest(),
                 "SPKI512": hashlib.sha512(spki).hexdigest(),
+                "CERT": der.hex(),      # full data, for x y 0 records
+                "SPKI": spki.hex(),
             }
             pending.remove((name, issuer, cn, sans))
     return info
