@@ -30,9 +30,26 @@
  *	the decision is known.  A failing lookup (SERVFAIL, REFUSED,
  *	timeout, malformed reply) is FAILED with BOGUS security; NXDOMAIN
  *	and NODATA are answers.  CNAME chains are followed as the resolver
- *	returns them.  For a CNAME-expanded host the TLSA RRset is looked
- *	up at the expanded name and, only after a clean "not found", at
- *	the original name (section 2.2.3).
+ *	returns them; only the end of a chain is recorded, so intermediate
+ *	names never become a TLSA base or a reference identifier (2.2.3).
+ *	TLSA base domains for a host reached through a CNAME chain:
+ *
+ *	- addresses secure: the expanded name, then the original name
+ *	  only when the expanded name gave no secure TLSA RRset (a denial
+ *	  or an insecure answer), never after a failure (2.2.3);
+ *	- addresses insecure: one more query, of type CNAME at the host,
+ *	  tells whether the first link of the chain is secure (2.1.3 last
+ *	  paragraph); if it is, the TLSA RRset is looked up at the
+ *	  original name alone (2.2.2), otherwise not at all;
+ *	- no chain, addresses insecure: no TLSA query (2.2.2).
+ *
+ *	A host that is an IP address (an MX pointing at a literal) gets no
+ *	address or TLSA lookup: DANE does not apply to it (2.2).
+ *
+ *	The first answer without AD from a trusted resolver triggers, once
+ *	per context, a probe of the root NS RRset; when that is not
+ *	validated either, a warning says DNSSEC validation may be off
+ *	(RFC 7672 section 2.1.1; Postfix's dnssec_probe).
  *
  *	The context is not thread-safe; one context serves any number of
  *	sequential dane_gather() calls.
@@ -68,6 +85,7 @@ struct dane_ctx {
 	ldns_resolver *res;
 	int trusted;			/* AD may be believed */
 	int warned;			/* untrusted-resolver warning logged */
+	int probed;			/* validation probe done */
 	dane_log_fn *log_fn;
 	void *log_arg;
 };
@@ -324,6 +342,34 @@ set_failed(struct dane_lookup *l)
 	l->dnssec = DANE_DNSSEC_BOGUS;
 }
 
+/*
+ * RFC 7672 section 2.1.1: a resolver that does not validate makes every
+ * answer insecure and DANE silently never applies.  The root zone is
+ * signed, so an unvalidated root NS RRset says validation is off.
+ */
+static void
+probe_validation(struct dane_ctx *c)
+{
+	ldns_rdf *root;
+	ldns_pkt *pkt = NULL;
+	ldns_status st;
+
+	if (!c->trusted || c->probed)
+		return;
+	c->probed = 1;
+	if ((root = ldns_dname_new_frm_str(".")) == NULL)
+		return;
+	st = ldns_resolver_send(&pkt, c->res, root, LDNS_RR_TYPE_NS,
+	    LDNS_RR_CLASS_IN, LDNS_RD);
+	if (st == LDNS_STATUS_OK && pkt != NULL && !ldns_pkt_ad(pkt))
+		danei_log(c->log_fn, c->log_arg, LOG_WARNING,
+		    "dane: DNSSEC validation may be unavailable: the "
+		    "resolver did not validate the root NS RRset, "
+		    "DANE will not apply");
+	ldns_pkt_free(pkt);
+	ldns_rdf_deep_free(root);
+}
+
 /* One query; only out-of-memory and bad names are errors. */
 static enum dane_result
 lookup(struct dane_ctx *c, const char *name, ldns_rr_type type,
@@ -358,6 +404,8 @@ lookup(struct dane_ctx *c, const char *name, ldns_rr_type type,
 		a->l.answer = DANE_ANSWER_NODATA;
 	a->l.dnssec = c->trusted && ldns_pkt_ad(a->pkt) ?
 	    DANE_DNSSEC_SECURE : DANE_DNSSEC_INSECURE;
+	if (a->l.dnssec == DANE_DNSSEC_INSECURE)
+		probe_validation(c);
 	return DANE_OK;
 }
 
@@ -487,11 +535,16 @@ add_tlsa(struct dane_facts *f, const ldns_rr *rr)
 	struct dane_tlsa_rr *t;
 	size_t i;
 
-	if (ldns_rr_rd_count(rr) < 4)
-		return DANE_OK;		/* malformed: not a record at all */
+	/* RFC 6698 section 2.1: three octets and data; else unusable. */
+	if (ldns_rr_rd_count(rr) < 4) {
+		f->tlsa_malformed++;
+		return DANE_OK;
+	}
 	for (i = 0; i < 3; i++)
-		if (ldns_rdf_size(ldns_rr_rdf(rr, i)) != 1)
+		if (ldns_rdf_size(ldns_rr_rdf(rr, i)) != 1) {
+			f->tlsa_malformed++;
 			return DANE_OK;
+		}
 	t = &f->tlsa_rrs[f->tlsa_count];
 	memset(t, 0, sizeof(*t));
 	t->usage = ldns_rdf2native_int8(ldns_rr_rdf(rr, 0));
@@ -548,20 +601,38 @@ tlsa_query(struct dane_ctx *c, struct dane_facts *f, const char *base,
 	return lookup(c, qname, LDNS_RR_TYPE_TLSA, a);
 }
 
-/* RFC 7672 section 2.2.3: the TLSA RRset of the base domain. */
+/* A secure RRset of records, or something else at this base? */
+static int
+tlsa_found_secure(const struct dane_lookup *l)
+{
+	return l->answer == DANE_ANSWER_FOUND &&
+	    l->dnssec == DANE_DNSSEC_SECURE;
+}
+
+/*
+ * RFC 7672 section 2.2.3: the TLSA RRset of the base domain.  With
+ * `original_only` (insecure addresses behind a secure first CNAME,
+ * section 2.2.2) the expanded name is not a candidate.
+ */
 static enum dane_result
-gather_tlsa(struct dane_ctx *c, struct dane_facts *f)
+gather_tlsa(struct dane_ctx *c, struct dane_facts *f, int original_only)
 {
 	const char *base;
 	struct answer a;
 	enum dane_result r;
 
-	base = f->host_expanded[0] != '\0' ? f->host_expanded : f->host;
+	base = f->host_expanded[0] != '\0' && !original_only ?
+	    f->host_expanded : f->host;
 	if ((r = tlsa_query(c, f, base, &a)) != DANE_OK)
 		goto out;
-	if (base != f->host && (a.l.answer == DANE_ANSWER_NXDOMAIN ||
-	    a.l.answer == DANE_ANSWER_NODATA)) {
-		/* Only a clean "not found" allows the original name. */
+	/*
+	 * Only a clean "not found" (a denial, or an insecure answer that
+	 * counts as none) allows the original name; after a failure the
+	 * host is unusable (Postfix: "If the rname lookup fails we don't
+	 * try the qname").
+	 */
+	if (base != f->host && a.l.answer != DANE_ANSWER_FAILED &&
+	    a.l.dnssec != DANE_DNSSEC_BOGUS && !tlsa_found_secure(&a.l)) {
 		answer_free(&a);
 		base = f->host;
 		if ((r = tlsa_query(c, f, base, &a)) != DANE_OK)
@@ -571,6 +642,19 @@ gather_tlsa(struct dane_ctx *c, struct dane_facts *f)
 	f->tlsa = a.l;
 	r = parse_tlsa(f, &a);
 out:
+	answer_free(&a);
+	return r;
+}
+
+/* RFC 7672 section 2.1.3: is the CNAME RRset at the host secure? */
+static enum dane_result
+gather_host_cname(struct dane_ctx *c, struct dane_facts *f)
+{
+	struct answer a;
+	enum dane_result r;
+
+	if ((r = lookup(c, f->host, LDNS_RR_TYPE_CNAME, &a)) == DANE_OK)
+		f->host_cname = a.l;
 	answer_free(&a);
 	return r;
 }
@@ -603,6 +687,15 @@ parse_bracket(const char *nexthop, struct dane_facts *f)
 	return danei_name_norm(inner, f->nexthop, sizeof(f->nexthop));
 }
 
+static int
+is_address(const char *name)
+{
+	unsigned char bin[16];
+
+	return inet_pton(AF_INET, name, bin) == 1 ||
+	    inet_pton(AF_INET6, name, bin) == 1;
+}
+
 static enum dane_result
 setup_facts(struct dane_facts *f, const char *nexthop, const char *host,
     uint16_t port)
@@ -611,9 +704,9 @@ setup_facts(struct dane_facts *f, const char *nexthop, const char *host,
 
 	f->port = port != 0 ? port : TLSA_PORT_DEFAULT;
 	f->mx.answer = f->addr.answer = f->tlsa.answer =
-	    DANE_ANSWER_NOT_QUERIED;
+	    f->host_cname.answer = DANE_ANSWER_NOT_QUERIED;
 	f->mx.dnssec = f->addr.dnssec = f->tlsa.dnssec =
-	    DANE_DNSSEC_INSECURE;
+	    f->host_cname.dnssec = DANE_DNSSEC_INSECURE;
 	if (nexthop[0] == '[')
 		r = parse_bracket(nexthop, f);
 	else
@@ -633,6 +726,7 @@ setup_facts(struct dane_facts *f, const char *nexthop, const char *host,
 		return DANE_ERR_INVAL;
 	if ((r = danei_name_norm(host, f->host, sizeof(f->host))) != DANE_OK)
 		return r;
+	f->host_is_literal = is_address(f->host);
 	if (f->nexthop_is_relay)
 		f->host_in_mx = strcmp(f->host, f->nexthop) == 0;
 	return DANE_OK;
@@ -650,13 +744,26 @@ gather(struct dane_ctx *c, struct dane_facts *f)
 		    f->mx.dnssec != DANE_DNSSEC_SECURE || !f->host_in_mx)
 			return DANE_OK;
 	}
+	/* An MX naming an IP address: DANE does not apply (2.2). */
+	if (f->host_is_literal)
+		return DANE_OK;
 	if ((r = gather_addr(c, f)) != DANE_OK)
 		return r;
-	/* "SHOULD NOT" query TLSA for insecure addresses (2.2.2). */
 	if (f->addr.answer != DANE_ANSWER_FOUND ||
-	    f->addr.dnssec != DANE_DNSSEC_SECURE)
+	    f->addr.dnssec == DANE_DNSSEC_BOGUS)
 		return DANE_OK;
-	return gather_tlsa(c, f);
+	if (f->addr.dnssec == DANE_DNSSEC_SECURE)
+		return gather_tlsa(c, f, 0);
+	/* "SHOULD NOT" query TLSA for insecure addresses (2.2.2) ... */
+	if (f->host_expanded[0] == '\0')
+		return DANE_OK;
+	/* ... unless they hang off a secure first CNAME (2.1.3). */
+	if ((r = gather_host_cname(c, f)) != DANE_OK)
+		return r;
+	if (f->host_cname.answer != DANE_ANSWER_FOUND ||
+	    f->host_cname.dnssec != DANE_DNSSEC_SECURE)
+		return DANE_OK;
+	return gather_tlsa(c, f, 1);
 }
 
 enum dane_result

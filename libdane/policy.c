@@ -20,17 +20,28 @@
  *	   denial insecure: OPP (2.2.1); secure MX not naming the host, or
  *	   secure denial (implicit MX) with a host other than the next
  *	   hop: SKIP.
- *	3. host addresses failed or bogus: SKIP; not found: SKIP;
- *	   insecure: OPP, no TLSA lookup (2.2.2).
- *	4. TLSA failed or bogus: SKIP (2.1.2); insecure (records or
+ *	3. host is an IP address (MX pointing at a literal): OPP, DANE
+ *	   does not apply (2.2).
+ *	4. host addresses failed or bogus: SKIP; not found: SKIP;
+ *	   insecure without a CNAME chain: OPP, no TLSA lookup (2.2.2);
+ *	   insecure behind a CNAME chain: the CNAME RRset at the host
+ *	   decides (2.1.3): failed or gone: SKIP; insecure: OPP; secure:
+ *	   go on with the TLSA RRset of the original name alone.
+ *	5. TLSA RRset at a name that cannot be a base domain (neither the
+ *	   host nor, with secure addresses, its expansion; 2.2.3 "never an
+ *	   intermediate name"): SKIP, the facts are inconsistent.
+ *	6. TLSA failed or bogus: SKIP (2.1.2); insecure (records or
  *	   denial): OPP; secure denial: OPP (2.2).
- *	5. secure TLSA RRset: AUTH when at least one record is usable,
- *	   else ENCRYPT (2.2, "MUST be made via TLS").
+ *	7. secure TLSA RRset: AUTH when at least one record is usable,
+ *	   else ENCRYPT (2.2, "MUST be made via TLS").  Records whose
+ *	   RDATA did not even parse count as unusable.
  *
  *	The reference identifiers (3.2.2) are the TLSA base domain, then,
  *	for a secure MX destination, an implicit MX or a relay, the
  *	next-hop domain and its CNAME expansion.  Intermediate CNAME names
- *	are never reference identifiers.
+ *	are never reference identifiers.  With an insecure MX RRset DANE
+ *	is not used at all (the RFC's MAY is not taken), so the "MX host
+ *	name only" rule of 3.2.2 never comes into play.
  *
  * DIAGNOSTICS
  *	DANE_ERR_INVAL for NULL arguments, DANE_ERR_NOMEM.  On DANE_OK the
@@ -83,21 +94,54 @@ decide_mx(const struct dane_facts *f, struct dane_policy *p)
 
 /* Step 3. */
 static int
+decide_host(const struct dane_facts *f, struct dane_policy *p)
+{
+	if (f->host_is_literal)
+		return set_level(p, DANE_LEVEL_OPP, DANE_R_NOT_APPLICABLE);
+	return 0;
+}
+
+/* Step 4. */
+static int
 decide_addr(const struct dane_facts *f, struct dane_policy *p)
 {
 	if (is_failure(&f->addr))
 		return set_level(p, DANE_LEVEL_SKIP, DANE_R_ADDR_FAILED);
 	if (is_denial(f->addr.answer))
 		return set_level(p, DANE_LEVEL_SKIP, DANE_R_ADDR_NOTFOUND);
-	if (f->addr.dnssec != DANE_DNSSEC_SECURE)
+	if (f->addr.dnssec == DANE_DNSSEC_SECURE)
+		return 0;
+	if (f->host_expanded[0] == '\0')
 		return set_level(p, DANE_LEVEL_OPP, DANE_R_ADDR_INSECURE);
+	/* A CNAME that is no longer there is a failed lookup too. */
+	if (is_failure(&f->host_cname) ||
+	    f->host_cname.answer != DANE_ANSWER_FOUND)
+		return set_level(p, DANE_LEVEL_SKIP, DANE_R_CNAME_FAILED);
+	if (f->host_cname.dnssec != DANE_DNSSEC_SECURE)
+		return set_level(p, DANE_LEVEL_OPP, DANE_R_CNAME_INSECURE);
 	return 0;
 }
 
-/* Step 4. */
+/*
+ * Step 5: the expanded name is a candidate only when the addresses
+ * are secure; an empty base means the TLSA RRset was not looked up.
+ */
+static int
+base_allowed(const struct dane_facts *f)
+{
+	if (f->tlsa_base[0] == '\0' || strcmp(f->tlsa_base, f->host) == 0)
+		return 1;
+	return f->addr.dnssec == DANE_DNSSEC_SECURE &&
+	    f->host_expanded[0] != '\0' &&
+	    strcmp(f->tlsa_base, f->host_expanded) == 0;
+}
+
+/* Steps 5 and 6. */
 static int
 decide_tlsa(const struct dane_facts *f, struct dane_policy *p)
 {
+	if (!base_allowed(f))
+		return set_level(p, DANE_LEVEL_SKIP, DANE_R_TLSA_FAILED);
 	if (is_failure(&f->tlsa))
 		return set_level(p, DANE_LEVEL_SKIP, DANE_R_TLSA_FAILED);
 	if (f->tlsa.dnssec != DANE_DNSSEC_SECURE)
@@ -107,7 +151,7 @@ decide_tlsa(const struct dane_facts *f, struct dane_policy *p)
 	return 0;
 }
 
-/* Step 5: copy the usable records, after usage 0/1 mapping. */
+/* Step 7: copy the usable records, after usage 0/1 mapping. */
 static enum dane_result
 decide_records(const struct dane_settings *s, const struct dane_facts *f,
     struct dane_policy *p)
@@ -138,6 +182,7 @@ decide_records(const struct dane_settings *s, const struct dane_facts *f,
 			memcpy(u->data, eff.data, eff.len);
 		p->usable_count++;
 	}
+	p->unusable_count += f->tlsa_malformed;
 	if (p->usable_count > 0)
 		set_level(p, DANE_LEVEL_AUTH, DANE_R_TLSA_USABLE);
 	else
@@ -204,7 +249,8 @@ dane_decide(const struct dane_settings *s, const struct dane_facts *f,
 
 	if (f->nexthop_is_literal)
 		set_level(p, DANE_LEVEL_OPP, DANE_R_NOT_APPLICABLE);
-	else if (!decide_mx(f, p) && !decide_addr(f, p) && !decide_tlsa(f, p))
+	else if (!decide_mx(f, p) && !decide_host(f, p) &&
+	    !decide_addr(f, p) && !decide_tlsa(f, p))
 		r = decide_records(s, f, p);
 	if (r != DANE_OK) {
 		dane_policy_free(p);

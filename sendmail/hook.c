@@ -296,7 +296,9 @@ log_verdict(const struct smdane_query *q, const struct policy_slot *ps,
 	    "mode=%s, reason=%s, tlsa=%zu usable/%zu unusable%s%s%s, "
 	    "match=%s, verdict=%s",
 	    q->server[0] != '\0' ? q->server : q->nexthop,
-	    dane_level_name(p->level), ps->nexthop,
+	    dane_level_name(mode == SMDANE_MODE_ENCRYPT &&
+	    p->level == DANE_LEVEL_OPP ? DANE_LEVEL_ENCRYPT : p->level),
+	    ps->nexthop,
 	    p->base_domain[0] != '\0' ? p->base_domain : "-",
 	    smdane_mode_name(mode),
 	    dane_reason_text(p->reason), p->usable_count, p->unusable_count,

@@ -253,7 +253,7 @@ smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
 		level = DANE_LEVEL_ENCRYPT;
 	if (!tls) {
 		if (strcasecmp(q->verify, "none") == 0)
-			fail(out, size, "DANE: %s offers no STARTTLS, %s", host,
+			fail(out, size, "DANE: no STARTTLS with %s, %s", host,
 			    need);
 		else
 			fail(out, size, "DANE: TLS with %s failed, verify=%s, "

@@ -340,14 +340,14 @@ def cut(s, n):
 
 
 def print_table(rows, phases):
-    head = ["destination", "expected"]
+    head = ["scenario", "destination", "expected"]
     if "stock" in phases:
         head.append("stock sendmail 8.17")
     if "dane" in phases:
         head += ["sendmail + sendmail-dane", "ok"]
     table = [head]
     for sc, stock, dane, errs in rows:
-        row = [sc.domain, sc.expect]
+        row = [sc.name, sc.domain, sc.expect]
         if "stock" in phases:
             row.append(cut(describe(stock), 48))
         if "dane" in phases:

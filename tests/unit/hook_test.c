@@ -232,7 +232,7 @@ static const struct vcase {
 	{ "auth try_tls", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
 	    "try_tls", "none", 0, 0, "OK" },
 	{ "auth without starttls", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
-	    "tls_server", "none", 0, 0, "FAIL \"DANE: mx offers no STARTTLS" },
+	    "tls_server", "none", 0, 0, "FAIL \"DANE: no STARTTLS with mx" },
 	{ "auth clear retry", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
 	    "tls_server", "clear", 0, 0, "FAIL" },
 	{ "auth handshake failed", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
@@ -256,7 +256,7 @@ static const struct vcase {
 	{ "dane-only auth", SMDANE_MODE_ONLY, DANE_LEVEL_AUTH,
 	    "tls_server", "ok", 1, 1, "OK" },
 	{ "encrypt mode, no TLSA, clear", SMDANE_MODE_ENCRYPT, DANE_LEVEL_OPP,
-	    "tls_server", "none", 0, 0, "FAIL \"DANE: mx offers no STARTTLS, "
+	    "tls_server", "none", 0, 0, "FAIL \"DANE: no STARTTLS with mx, "
 	    "the access map requires TLS" },
 	{ "encrypt mode, no TLSA, TLS", SMDANE_MODE_ENCRYPT, DANE_LEVEL_OPP,
 	    "tls_server", "fail", 1, 0, "OK" },

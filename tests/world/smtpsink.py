@@ -73,7 +73,7 @@ class Listener:
                 n, c, kk = v.split(",")
                 self.sni[n.lower()] = (c, kk)
             elif k == "starttls":
-                if v not in ("offer", "none", "454"):
+                if v not in ("offer", "none", "454", "broken"):
                     raise ValueError("bad starttls=%s" % v)
                 self.starttls = v
             elif k == "greeting":
@@ -133,6 +133,7 @@ class Conn:
         self.tls = self.cipher = self.sni = self.helo = None
         self.last = "connect"
         self.delivered = 0
+        self.commands = []      # client command lines of this session
         self.reset()
 
     def reset(self):
@@ -190,13 +191,15 @@ class Conn:
         self.send("220 %s ESMTP sink" % lst.name)
         while True:
             line = self.readline()
+            self.commands.append(line)
             cmd = line.split(" ", 1)[0].upper()
             arg = line[len(cmd):].strip()
             if cmd == "EHLO":
                 self.helo = arg
                 self.reset()
                 ext = ["8BITMIME"]
-                if lst.starttls in ("offer", "454") and self.tls is None:
+                if lst.starttls in ("offer", "454", "broken") and \
+                        self.tls is None:
                     ext.append("STARTTLS")
                 ext.append("HELP")
                 lines = [lst.name] + ext
@@ -214,6 +217,11 @@ class Conn:
                     self.send("502 5.5.1 STARTTLS not supported")
                 elif lst.starttls == "454":
                     self.send("454 4.7.0 TLS not available due to temporary reason")
+                elif lst.starttls == "broken":
+                    # agree, then answer the ClientHello with garbage
+                    self.send("220 2.0.0 Ready to start TLS")
+                    self.sock.sendall(b"this is not TLS\r\n")
+                    raise Closed("TLS handshake broken on purpose")
                 else:
                     self.send("220 2.0.0 Ready to start TLS")
                     self.buf = b""
@@ -309,7 +317,8 @@ class Conn:
         rec = {"type": "message"}
         rec.update(self.base())
         rec.update({"mail_from": self.mail_from, "rcpts": self.rcpts,
-                    "size": len(text.encode()), "subject": subject, "id": mid})
+                    "size": len(text.encode()), "subject": subject, "id": mid,
+                    "commands": list(self.commands)})
         log(rec)
         self.delivered += 1
         self.send("250 2.0.0 Ok: queued as %s" % mid)
