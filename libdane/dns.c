@@ -268,6 +268,13 @@ dane_ctx_set_log(struct dane_ctx *c, dane_log_fn *fn, void *arg)
 	c->log_arg = arg;
 }
 
+void
+danei_ctx_set_port(struct dane_ctx *c, uint16_t port)
+{
+	if (c != NULL && c->res != NULL)
+		ldns_resolver_set_port(c->res, port);
+}
+
 static void
 warn_untrusted(struct dane_ctx *c)
 {

@@ -49,17 +49,29 @@
 #include "smdane.h"
 
 #undef res_search
+#undef res_query
+#undef res_querydomain
+#undef dn_expand
+#undef dn_skipname
 
 #define EXPORT __attribute__((visibility("default")))
 #define POLICY_SLOTS 16
 #define CONN_SLOTS 16
+#define ALIAS_SLOTS 32
 
 struct policy_slot {
 	char server[DANE_NAME_MAX];
 	char nexthop[DANE_NAME_MAX];
+	char original[DANE_NAME_MAX];	/* nexthop before canonification */
 	struct dane_policy *policy;
 	enum dane_result error;		/* gather/decide failed */
 	int logged;
+};
+
+/* A CNAME sendmail's own lookups met: owner -> target. */
+struct alias_slot {
+	char owner[DANE_NAME_MAX];
+	char target[DANE_NAME_MAX];
 };
 
 struct conn_slot {
@@ -80,6 +92,8 @@ static struct {
 	struct policy_slot pol[POLICY_SLOTS];
 	struct conn_slot conn[CONN_SLOTS];
 	size_t conn_next;
+	struct alias_slot alias[ALIAS_SLOTS];
+	size_t alias_next;
 	char pending_server[DANE_NAME_MAX];
 	char pending_nexthop[DANE_NAME_MAX];
 	enum smdane_mode pending_mode;
@@ -87,6 +101,8 @@ static struct {
 } S = { .ssl_idx = -1 };
 
 typedef int res_search_fn(const char *, int, int, unsigned char *, int);
+typedef int res_querydomain_fn(const char *, const char *, int, int,
+    unsigned char *, int);
 typedef struct servent *getservbyname_fn(const char *, const char *);
 typedef int ssl_connect_fn(SSL *);
 
@@ -192,6 +208,92 @@ context(void)
 	return S.ctx;
 }
 
+/* ---- CNAMEs met by sendmail's canonification ------------------------ */
+
+static void
+lower_nodot(char *name)
+{
+	size_t n = strlen(name), i;
+
+	if (n > 0 && name[n - 1] == '.')
+		name[--n] = '\0';
+	for (i = 0; i < n; i++)
+		if (name[i] >= 'A' && name[i] <= 'Z')
+			name[i] = (char)(name[i] - 'A' + 'a');
+}
+
+/*
+ * sendmail canonifies a recipient domain that is a CNAME to the target
+ * before routing, so $h names the target.  RFC 7672 section 3.2.2 makes
+ * the original next-hop domain a reference identifier too: remember the
+ * CNAMEs in the answers sendmail receives, to map $h back.
+ */
+static void
+observe_cnames(const unsigned char *pkt, int len)
+{
+	const unsigned char *p, *end = pkt + len;
+	char owner[DANE_NAME_MAX], target[DANE_NAME_MAX];
+	unsigned qd, an, type, rdlen, i;
+	struct alias_slot *a;
+	int n;
+
+	if (len < 12)
+		return;
+	qd = (unsigned)pkt[4] << 8 | pkt[5];
+	an = (unsigned)pkt[6] << 8 | pkt[7];
+	p = pkt + 12;
+	for (i = 0; i < qd; i++) {
+		if ((n = dn_skipname(p, end)) < 0 || p + n + 4 > end)
+			return;
+		p += n + 4;
+	}
+	for (i = 0; i < an; i++) {
+		if ((n = dn_expand(pkt, end, p, owner, sizeof(owner))) < 0 ||
+		    p + n + 10 > end)
+			return;
+		p += n;
+		type = (unsigned)p[0] << 8 | p[1];
+		rdlen = (unsigned)p[8] << 8 | p[9];
+		p += 10;
+		if (p + rdlen > end)
+			return;
+		if (type == ns_t_cname &&
+		    dn_expand(pkt, end, p, target, sizeof(target)) > 0) {
+			lower_nodot(owner);
+			lower_nodot(target);
+			a = &S.alias[S.alias_next];
+			S.alias_next = (S.alias_next + 1) % ALIAS_SLOTS;
+			snprintf(a->owner, sizeof(a->owner), "%s", owner);
+			snprintf(a->target, sizeof(a->target), "%s", target);
+		}
+		p += rdlen;
+	}
+}
+
+/* The name whose (most recently seen) CNAME chain ends at name. */
+static const char *
+original_of(const char *name)
+{
+	const char *cur = name;
+	size_t i, k, depth;
+
+	for (depth = 0; depth < 8; depth++) {
+		const char *found = NULL;
+
+		for (k = 0; k < ALIAS_SLOTS && found == NULL; k++) {
+			i = (S.alias_next + ALIAS_SLOTS - 1 - k) % ALIAS_SLOTS;
+			if (S.alias[i].owner[0] != '\0' &&
+			    strcmp(S.alias[i].target, cur) == 0 &&
+			    strcmp(S.alias[i].owner, name) != 0)
+				found = S.alias[i].owner;
+		}
+		if (found == NULL)
+			break;
+		cur = found;
+	}
+	return cur;
+}
+
 static struct policy_slot *
 policy_for(const char *server, const char *nexthop)
 {
@@ -221,7 +323,13 @@ policy_for(const char *server, const char *nexthop)
 		slot->error = S.ctx_error;
 		return slot;
 	}
-	slot->error = dane_gather(ctx, nexthop, server, S.port, &facts);
+	/* an MX destination reached through a CNAME: start from its
+	 * original name, the expansion is found again by the lookup */
+	if (nexthop[0] != '[')
+		snprintf(slot->original, sizeof(slot->original), "%s",
+		    original_of(nexthop));
+	slot->error = dane_gather(ctx, slot->original[0] != '\0' ?
+	    slot->original : nexthop, server, S.port, &facts);
 	if (slot->error == DANE_OK)
 		slot->error = dane_decide(&S.cfg.settings, facts, &slot->policy);
 	dane_facts_free(facts);
@@ -292,13 +400,16 @@ log_verdict(const struct smdane_query *q, const struct policy_slot *ps,
 		    "%s%s", i > 0 ? "; " : "", rr);
 	}
 	slog(strncmp(answer, "OK", 2) == 0 ? LOG_INFO : LOG_NOTICE,
-	    "STARTTLS=client, relay=%s, dane=%s, nexthop=%s, base=%s, "
+	    "STARTTLS=client, relay=%s, dane=%s, nexthop=%s%s%s, base=%s, "
 	    "mode=%s, reason=%s, tlsa=%zu usable/%zu unusable%s%s%s, "
 	    "match=%s, verdict=%s",
 	    q->server[0] != '\0' ? q->server : q->nexthop,
 	    dane_level_name(mode == SMDANE_MODE_ENCRYPT &&
 	    p->level == DANE_LEVEL_OPP ? DANE_LEVEL_ENCRYPT : p->level),
-	    ps->nexthop,
+	    ps->original[0] != '\0' ? ps->original : ps->nexthop,
+	    strcmp(ps->original, ps->nexthop) != 0 && ps->original[0] != '\0' ?
+	    ", canonical=" : "", strcmp(ps->original, ps->nexthop) != 0 &&
+	    ps->original[0] != '\0' ? ps->nexthop : "",
 	    p->base_domain[0] != '\0' ? p->base_domain : "-",
 	    smdane_mode_name(mode),
 	    dane_reason_text(p->reason), p->usable_count, p->unusable_count,
@@ -482,8 +593,12 @@ res_search(const char *dname, int class, int type, unsigned char *answer,
 	if (next == NULL)
 		next = (res_search_fn *)real("res_search");
 	if (!S.active || S.busy || dname == NULL ||
-	    !smdane_is_channel_name(dname))
-		return next(dname, class, type, answer, anslen);
+	    !smdane_is_channel_name(dname)) {
+		n = next(dname, class, type, answer, anslen);
+		if (S.active && !S.busy && n > 0)
+			observe_cnames(answer, n < anslen ? n : anslen);
+		return n;
+	}
 	if (class != ns_c_in || type != ns_t_txt) {
 		h_errno = NO_DATA;
 		return -1;
@@ -497,6 +612,36 @@ res_search(const char *dname, int class, int type, unsigned char *answer,
 		return -1;
 	}
 	h_errno = NETDB_SUCCESS;
+	return n;
+}
+
+EXPORT int
+res_query(const char *dname, int class, int type, unsigned char *answer,
+    int anslen)
+{
+	static res_search_fn *next;
+	int n;
+
+	if (next == NULL)
+		next = (res_search_fn *)real("res_query");
+	n = next(dname, class, type, answer, anslen);
+	if (S.active && !S.busy && n > 0)
+		observe_cnames(answer, n < anslen ? n : anslen);
+	return n;
+}
+
+EXPORT int
+res_querydomain(const char *name, const char *domain, int class, int type,
+    unsigned char *answer, int anslen)
+{
+	static res_querydomain_fn *next;
+	int n;
+
+	if (next == NULL)
+		next = (res_querydomain_fn *)real("res_querydomain");
+	n = next(name, domain, class, type, answer, anslen);
+	if (S.active && !S.busy && n > 0)
+		observe_cnames(answer, n < anslen ? n : anslen);
 	return n;
 }
 

@@ -3,7 +3,8 @@
 
   conformance.py [--out FILE.md] [--justify FILE.tsv] [--check] [TABLE.tsv...]
 
-Every scenario of the tables (default: every tests/scenarios/*.tsv) is sent
+Every scenario of the tables (default: tests/scenarios/*.tsv but
+sendmail.tsv, which is about sendmail's own configuration) is sent
 inside the hermetic test world (tests/world/) by four MTAs:
 
   * Debian's sendmail 8.17 as shipped, and with FEATURE(`dane') and the
@@ -807,8 +808,13 @@ def main():
     if os.geteuid() != 0:
         print("conformance: the test world needs root; skipping")
         return 77
-    tables = args.tables or sorted(glob.glob(
-        os.path.join(TOP_SRCDIR, "tests", "scenarios", "*.tsv")))
+    # RFC 7672 behaviour only: sendmail.tsv exercises sendmail's own
+    # configuration (access map, mailer modes), which has no counterpart
+    # in the other MTAs.
+    tables = args.tables or sorted(
+        t for t in glob.glob(os.path.join(TOP_SRCDIR, "tests", "scenarios",
+                                          "*.tsv"))
+        if os.path.basename(t) != "sendmail.tsv")
     module = os.path.join(run.TOP_BUILDDIR, run.MODULE)
     if not os.path.exists(module):
         print("conformance: %s not built (run tests/check.sh or make)" % module)

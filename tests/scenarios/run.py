@@ -55,15 +55,20 @@ class Scenario:
       mc:LINE            an m4 line placed before FEATURE(`dane')
       access:KEY VALUE   an entry of /etc/mail/access
       mailertable:KEY VALUE  an entry of /etc/mail/mailertable
+      noquery:NAME TYPE  the resolver must not be asked NAME/TYPE (checked
+                         in unbound's query log during the delivery)
+      noconnect:ADDR     no connection may reach the sink at ADDR
     """
 
     def __init__(self, fields):
         (self.name, self.domain, self.expect, self.listener, self.sni,
          self.status_re, self.desc, self.setup) = (fields + ["-"] * 8)[:8]
         self.mc, self.access, self.mailertable = [], [], []
+        self.noquery, self.noconnect = [], []
         for item in ([] if self.setup == "-" else self.setup.split("|")):
             kind, _, value = item.strip().partition(":")
-            if kind not in ("mc", "access", "mailertable") or not value:
+            if kind not in ("mc", "access", "mailertable", "noquery",
+                            "noconnect") or not value:
                 raise ValueError("%s: bad setup item %r" % (self.name, item))
             getattr(self, kind).append(value)
 
@@ -171,7 +176,8 @@ def deliver(world, sc, phase):
     subject = "%s-%s" % (sc.name, phase)
     world.sh("rm -f /var/spool/mqueue/* ; rm -rf /var/lib/sendmail/host_status/*")
     sink_log, mail_log = world.path("sink.jsonl"), world.path("log/mail.log")
-    s0, m0 = size(sink_log), size(mail_log)
+    dns_log = world.path("log/unbound.log")
+    s0, m0, d0 = size(sink_log), size(mail_log), size(dns_log)
     env = {"LD_PRELOAD": MODULE} if phase == "dane" else {}
     t0 = time.time()
     p = world.run(["/usr/sbin/sendmail", "-Am", "-odi", "-oi", "-f",
@@ -185,8 +191,9 @@ def deliver(world, sc, phase):
             records.append(json.loads(line))
         except ValueError:
             pass
+    # by Subject: sendmail may rewrite the recipient's domain (CNAME)
     got = [r for r in records if r.get("type") == "message"
-           and rcpt.lower() in [x.lower().strip("<>") for x in r.get("rcpts", [])]]
+           and r.get("subject") == subject]
     obs = {
         "rcpt": rcpt, "rc": p.returncode, "stderr": p.stderr.strip(),
         "messages": got, "connections": [r for r in records
@@ -194,6 +201,7 @@ def deliver(world, sc, phase):
         "queue": qf_status(world, rcpt),
         "mailq": world.sh("sendmail -Am -bp").stdout,
         "log": read_from(mail_log, m0), "seconds": elapsed,
+        "dns": read_from(dns_log, d0), "records": records,
     }
     return obs
 
@@ -261,6 +269,17 @@ def check(sc, obs):
             ok = [l for l in dane_lines(obs["log"]) if "verdict=OK" in l]
             if not ok or "match=-" in ok[-1]:
                 errs.append("no log line with the matched TLSA record")
+    for item in sc.noquery:
+        name, _, qtype = item.partition(" ")
+        pat = re.compile(r"info: \S+ %s\. %s IN" % (
+            re.escape(name.rstrip(".")), re.escape(qtype or "A")), re.I)
+        if pat.search(obs.get("dns", "")):
+            errs.append("resolver was asked %s" % item)
+    for addr in sc.noconnect:
+        hits = [r for r in obs.get("records", [])
+                if r.get("listener", "").split(":")[0] == addr]
+        if hits:
+            errs.append("%d connection(s) reached %s" % (len(hits), addr))
     if sc.expect == "DEFER":
         if not obs["queue"]:
             errs.append("not in the queue")
