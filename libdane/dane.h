@@ -244,7 +244,9 @@ void dane_ctx_set_log(struct dane_ctx *c, dane_log_fn *fn, void *arg);
  * `nexthop` (sendmail's $h: "example.com", "example.com.", "[relay]",
  * "[192.0.2.1]") on TCP port `port`.  Lookups happen in the order RFC
  * 7672 section 2.2 prescribes and stop where the decision is known
- * (no TLSA query when the host's addresses are insecure).  DNS failures
+ * (no TLSA query when the host's addresses are insecure, unless they
+ * hang off a secure first CNAME: then only at the original name).
+ * docs/POLICY.md lists the lookups.  DNS failures
  * are facts, not errors: DANE_OK is returned with FAILED answers.  An
  * error return means the resolver itself was unusable.
  */

@@ -28,8 +28,11 @@
  *	the MX RRset of the next hop, the A and AAAA RRsets of the host
  *	and the TLSA RRset of the TLSA base domain, stopping as soon as
  *	the decision is known.  A failing lookup (SERVFAIL, REFUSED,
- *	timeout, malformed reply) is FAILED with BOGUS security; NXDOMAIN
- *	and NODATA are answers.  CNAME chains are followed as the resolver
+ *	timeout, malformed reply, a reply still truncated after the retry
+ *	over TCP) is FAILED with BOGUS security; NXDOMAIN and NODATA are
+ *	answers.  A TLSA RR whose RDATA is too short to hold usage,
+ *	selector and matching type is counted in tlsa_malformed (an
+ *	unusable record, RFC 7671 section 9), not dropped.  CNAME chains are followed as the resolver
  *	returns them; only the end of a chain is recorded, so intermediate
  *	names never become a TLSA base or a reference identifier (2.2.3).
  *	TLSA base domains for a host reached through a CNAME chain:
@@ -389,6 +392,7 @@ lookup(struct dane_ctx *c, const char *name, ldns_rr_type type,
 	set_failed(&a->l);
 	if ((a->qname = ldns_dname_new_frm_str(name)) == NULL)
 		return DANE_ERR_INVAL;
+	a->owner = a->qname;		/* until a chain is followed */
 	st = ldns_resolver_send(&a->pkt, c->res, a->qname, type,
 	    LDNS_RR_CLASS_IN, LDNS_RD);
 	if (st == LDNS_STATUS_MEM_ERR)
@@ -402,6 +406,9 @@ lookup(struct dane_ctx *c, const char *name, ldns_rr_type type,
 	default:
 		return DANE_OK;		/* SERVFAIL, REFUSED, ...: failure */
 	}
+	/* Still truncated after the TCP retry: not an answer (2.1.2). */
+	if (ldns_pkt_tc(a->pkt))
+		return DANE_OK;
 	follow_chain(a);
 	if (count_at_owner(a) > 0)
 		a->l.answer = DANE_ANSWER_FOUND;
@@ -437,7 +444,8 @@ expansion(const struct answer *a, char *out, size_t size)
 	enum dane_result r;
 
 	out[0] = '\0';
-	if (a->pkt == NULL || a->owner == a->qname)
+	if (a->pkt == NULL || a->owner == NULL || a->owner == a->qname ||
+	    a->l.answer == DANE_ANSWER_FAILED)
 		return DANE_OK;
 	r = rdf_name(a->owner, out, size);
 	if (r == DANE_ERR_INVAL)
@@ -639,7 +647,7 @@ gather_tlsa(struct dane_ctx *c, struct dane_facts *f, int original_only)
 	 * try the qname").
 	 */
 	if (base != f->host && a.l.answer != DANE_ANSWER_FAILED &&
-	    a.l.dnssec != DANE_DNSSEC_BOGUS && !tlsa_found_secure(&a.l)) {
+	    !tlsa_found_secure(&a.l)) {
 		answer_free(&a);
 		base = f->host;
 		if ((r = tlsa_query(c, f, base, &a)) != DANE_OK)

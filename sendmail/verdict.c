@@ -264,10 +264,15 @@ smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
 		snprintf(out, size, "OK");
 		return;
 	}
+	if (!conn->auth.authenticated && conn->auth.detail[0] == '\0') {
+		/* a cached connection opened under a weaker policy */
+		fail(out, size, "DANE: connection to %s was opened without "
+		    "DANE authentication, not used for %s", host, q->nexthop);
+		return;
+	}
 	if (!conn->auth.authenticated) {
 		fail(out, size, "DANE: no TLSA record of %s matched "
-		    "the certificate: %s", host, conn->auth.detail[0] != '\0' ?
-		    conn->auth.detail : "connection set up without DANE");
+		    "the certificate: %s", host, conn->auth.detail);
 		return;
 	}
 	if (conn->auth.matched.usage == DANE_USAGE_DANE_TA &&

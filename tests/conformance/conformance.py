@@ -29,7 +29,12 @@ the Postfix/Exim packages cannot be fetched; 0 otherwise.
 Per-row setup items of run.py (mc:, access:, mailertable:): mc and access
 are sendmail settings and apply to the two sendmail columns only; the
 mailertable entries of all rows are translated into one Postfix transport
-map and one Exim manualroute router (see mailertable()).
+map and Exim manualroute routers (see mailertable()).  The one mc setting
+that is translated is a mailer's port: a row's define(`X_MAILER_ARGS',
+`TCP $h PORT') applies to its mailertable entries that name mailer x, which
+become smtp:[host]:PORT for Postfix and, for Exim, a manualroute router of
+their own with an smtp transport that has port = PORT (and the same DANE
+settings).  noquery: and noconnect: are checks of the sendmail-dane run.
 """
 import argparse
 import glob
@@ -257,30 +262,54 @@ def run_sendmail(scenarios, module, results):
 # --- per-row routing (mailertable items) -----------------------------------
 
 SMTP_MAILERS = ("smtp", "esmtp", "smtp8", "dsmtp", "relay")
+# define(`ESMTP_MAILER_ARGS', `TCP $h 587') and the like: the port a mailer of
+# sendmail's MAILER(`smtp') connects to (mailer/smtp.m4: A=<NAME>_MAILER_ARGS)
+MAILER_ARGS_PORT = re.compile(
+    r"define\(\s*`(SMTP|ESMTP|SMTP8|DSMTP|RELAY)_MAILER_ARGS'\s*,\s*"
+    r"`TCP \$h\s+(\d+)'\s*\)")
+
+
+def mailer_ports(sc):
+    """{mailer: port} of a row's mc items that set a *_MAILER_ARGS port."""
+    ports = {}
+    for line in getattr(sc, "mc", []):
+        m = MAILER_ARGS_PORT.search(line)
+        if m:
+            ports[m.group(1).lower()] = int(m.group(2))
+    return ports
 
 
 def mailertable(scenarios):
-    """{key: value} of all rows' mailertable items; one key, one value."""
+    """{key: (value, port)} of all rows' mailertable items; one key, one
+    value.  port is None, or the TCP port the row's mc items give the mailer
+    named in the value (define(`RELAY_MAILER_ARGS', `TCP $h 587'))."""
     table = {}
     for sc in scenarios:
+        ports = mailer_ports(sc)
         for entry in getattr(sc, "mailertable", []):
             key, _, value = entry.strip().partition(" ")
             value = value.strip()
-            if table.get(key.lower(), value) != value:
+            item = (value, ports.get(value.partition(":")[0]))
+            if table.get(key.lower(), item) != item:
                 raise RuntimeError("mailertable key %s has different values in "
                                    "different rows; Postfix and Exim run all "
                                    "rows with one map" % key)
-            table[key.lower()] = value
+            table[key.lower()] = item
     return table
 
 
 def postfix_transport(table):
     """sendmail mailertable -> Postfix transport(5) lines."""
     lines = []
-    for key, value in sorted(table.items()):
+    for key, (value, port) in sorted(table.items()):
         mailer, _, host = value.partition(":")
         if mailer in SMTP_MAILERS:
-            lines.append("%s smtp:%s" % (key, host))
+            if port and not host:
+                log("mailertable %s %s: port %d without a host, no Postfix "
+                    "equivalent, ignored" % (key, value, port))
+                continue
+            lines.append("%s smtp:%s%s" % (key, host,
+                                           ":%d" % port if port else ""))
         elif mailer == "error":
             lines.append("%s error:%s" % (key, host))
         else:
@@ -290,9 +319,10 @@ def postfix_transport(table):
 
 
 def exim_routes(table):
-    """sendmail mailertable -> Exim manualroute route_list rules."""
-    rules = []
-    for key, value in sorted(table.items()):
+    """sendmail mailertable -> Exim manualroute route_list rules, by port:
+    {port or None: [rule, ...]} (one router and smtp transport per port)."""
+    rules = {}
+    for key, (value, port) in sorted(table.items()):
         mailer, _, host = value.partition(":")
         if mailer not in SMTP_MAILERS or not host:
             log("mailertable %s %s: no Exim equivalent, ignored" % (key, value))
@@ -302,7 +332,7 @@ def exim_routes(table):
             target = host.strip("[]")      # the host itself, no MX lookup
         else:
             target = host + "/MX"          # MX lookup, as sendmail does
-        rules.append("%s %s bydns" % (pattern, target))
+        rules.setdefault(port, []).append("%s %s bydns" % (pattern, target))
     return rules
 
 
@@ -322,6 +352,11 @@ smtp_tls_security_level = dane
 smtp_dns_support_level = dnssec
 smtp_tls_loglevel = 1
 """
+# max_use=1 for smtp(8): one delivery per process.  An smtp process caches
+# the TLSA RRsets it looked up and logs "unsupported TLSA certificate usage"
+# only when it looks one up, so a second row to the same host (rfc35u0 and
+# rfc35u0t) handled by the same process would lack the warning that
+# classify_postfix() needs for ENC, and show as OPP.
 POSTFIX_MASTER = """pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -333,8 +368,8 @@ trace     unix  -       -       n       -       0       bounce
 verify    unix  -       -       n       -       1       verify
 flush     unix  n       -       n       1000?   0       flush
 proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
+smtp      unix  -       -       n       -       -       smtp -o max_use=1
+relay     unix  -       -       n       -       -       smtp -o max_use=1
 showq     unix  n       -       n       -       -       showq
 error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
@@ -520,23 +555,33 @@ remote_smtp:
   driver = smtp
   hosts_try_dane = *
   tls_verify_certificates =
-
+{transports}
 begin retry
 *  *  F,1d,1h
 """
-EX_TLSA_Q = re.compile(r"DNS lookup of _25\._tcp\.(\S+) \(TLSA\) (\S+)")
+EX_TLSA_Q = re.compile(r"DNS lookup of _\d+\._tcp\.(\S+) \(TLSA\) (\S+)")
 EX_TLSA_R = re.compile(r"TLSA lookup ret (\S+) ?(\S*)")
 
 
 def run_exim(world, scenarios, results):
-    rules = exim_routes(mailertable(scenarios))
-    routes = ""
-    if rules:
-        routes = ("mailertable:\n  driver = manualroute\n"
-                  "  transport = remote_smtp\n  dnssec_request_domains = *\n"
-                  "  route_list = " + " ; \\\n    ".join(rules) + "\n\n")
+    routes, transports = "", ""
+    for port, rules in sorted(exim_routes(mailertable(scenarios)).items(),
+                              key=lambda kv: kv[0] or 0):
+        name = "mailertable%s" % (port or "")
+        transport = "remote_smtp%s" % ("_%d" % port if port else "")
+        routes += ("%s:\n  driver = manualroute\n"
+                   "  transport = %s\n  dnssec_request_domains = *\n"
+                   "  route_list = " % (name, transport) +
+                   " ; \\\n    ".join(rules) + "\n\n")
+        if port:
+            # the mailer's port (define(`*_MAILER_ARGS', `TCP $h PORT')):
+            # same DANE settings, TLSA at _PORT._tcp
+            transports += ("%s:\n  driver = smtp\n  port = %d\n"
+                           "  hosts_try_dane = *\n"
+                           "  tls_verify_certificates =\n" % (transport, port))
     world.run(["sh", "-c", "mkdir -p /etc/exim4 && cat > /etc/exim4/exim4.conf"],
-              stdin=EXIM_CONF.replace("{routes}", routes), check=True)
+              stdin=EXIM_CONF.replace("{routes}", routes).replace(
+                  "{transports}", transports), check=True)
     world.sh("mkdir -p /var/spool/exim4 /var/log/exim4 && "
              "chown Debian-exim:Debian-exim /var/spool/exim4 /var/log/exim4",
              check=True)
@@ -685,8 +730,11 @@ mounted at /usr inside the world only; Debian's sendmail 8.17 as shipped
 exactly as tests/scenarios/run.py runs it.  Messages are injected with each
 MTA's own command (Postfix's sendmail with its master running, `exim -odi`,
 `sendmail -Am -odi`).  A row's own sendmail settings (mc: and access: items)
-apply to the sendmail columns only; its mailertable: entries are given to
-Postfix as a transport map and to Exim as a manualroute router.
+apply to the sendmail columns only, except a mailer's port
+(`define(`RELAY_MAILER_ARGS', `TCP $h 587')`); its mailertable: entries are
+given to Postfix as a transport map (`smtp:[host]:587` where the mailer has a
+port) and to Exim as manualroute routers (one per port, with an smtp
+transport that has that `port`).
 
 How each cell is derived.  Where a message arrived, with which TLS version
 and SNI, comes from the sinks' records (sink.jsonl); DEFER means the message
@@ -753,7 +801,7 @@ def write_table(path, scenarios, tables, results, versions, just):
     out += "\nScenario descriptions: " + "; ".join(
         "%s: %s" % (s.name, s.desc) for s in scenarios) + ".\n"
     if notes:
-        out += "\n## Why sendmail-dane differs (tests/conformance/justify.tsv)\n\n"
+        out += "\n## Why the outcomes differ (tests/conformance/justify.tsv)\n\n"
         for name, text in notes:
             out += '<a id="%s"></a>**%s**: %s\n\n' % (name, name, md(text))
     if path == "-":

@@ -40,6 +40,8 @@ define(`confDONT_PROBE_INTERFACES', `True')dnl
 define(`confTO_QUIT', `10s')dnl
 define(`confTO_CONNECT', `10s')dnl
 define(`confLOG_LEVEL', `9')dnl
+FEATURE(`no_default_msa')dnl
+DAEMON_OPTIONS(`Family=inet, Name=MTA, Port=smtp, Addr=127.0.0.1')dnl
 FEATURE(`access_db', , `skip')dnl
 FEATURE(`mailertable')dnl
 """
@@ -93,6 +95,9 @@ class World:
         self.dir = tempfile.mkdtemp(prefix="smdane-world.")
         subprocess.run(["bash", WORLD, "start", self.dir, "--preload",
                         preload], check=True)
+        # as `make install` does on a real system
+        self.run(["sh", os.path.join(TOP_SRCDIR, "cf", "dane-services"),
+                  "add", "/etc/services"], check=True)
 
     def stop(self):
         subprocess.run(["bash", WORLD, "stop", self.dir], check=False)
@@ -101,7 +106,8 @@ class World:
         envs = ["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
         envs += ["%s=%s" % kv for kv in (env or {}).items()]
         p = subprocess.run(["bash", WORLD, "exec", self.dir] + envs + cmd,
-                           input=stdin, capture_output=True, text=True)
+                           input=stdin, capture_output=True, text=True,
+                           errors="replace")
         if check and p.returncode != 0:
             raise RuntimeError("%s: %s" % (" ".join(cmd), p.stderr))
         return p

@@ -262,6 +262,9 @@ static const struct vcase {
 	    "tls_server", "fail", 1, 0, "OK" },
 	{ "encrypt mode keeps DANE", SMDANE_MODE_ENCRYPT, DANE_LEVEL_AUTH,
 	    "tls_server", "fail", 1, 0, "FAIL" },
+	{ "cached connection opened without DANE", SMDANE_MODE_DANE,
+	    DANE_LEVEL_AUTH, "tls_rcpt", "ok", 2, 0,
+	    "FAIL \"DANE: connection to mx was opened without DANE" },
 };
 
 Test(verdict, table)
@@ -284,8 +287,12 @@ Test(verdict, table)
 		snprintf(q.verify, sizeof(q.verify), "%s", v->verify);
 		snprintf(q.server, sizeof(q.server), "mx");
 		snprintf(q.nexthop, sizeof(q.nexthop), "example.com");
-		conn.tls = v->tls;
+		conn.tls = v->tls != 0;
 		conn.auth.authenticated = v->auth;
+		if (v->tls == 1)
+			snprintf(conn.auth.detail, sizeof(conn.auth.detail),
+			    "%s", v->auth ? "3 1 1 ab at depth 0" :
+			    "no matching DANE TLSA records");
 		snprintf(conn.nexthop, sizeof(conn.nexthop), "example.com");
 		smdane_verdict(v->mode, &p, &q, &conn, out, sizeof(out));
 		cr_expect(strncmp(out, v->want, strlen(v->want)) == 0,

@@ -1,0 +1,493 @@
+#!/usr/bin/python3
+"""sendmail integration checks that are not one message per row.
+
+Each check drives the real Debian sendmail in the hermetic world
+(tests/world) and asserts what the sinks, the queue, the log and /proc
+show: fail-closed without the module, queue runs and the daemon across
+SIGHUP, shared transactions and cached connections, host status, the
+module inside other programs, an unchanged SMTP dialogue for non-DANE
+mailers, and many deliveries in one process without descriptor or memory
+growth.
+
+  integration.py [-v] [CHECK...]
+
+Exit 0 when all checks pass, 1 otherwise, 77 when not root.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "scenarios"))
+import run  # noqa: E402
+
+MODULE = run.MODULE
+CHECKS = []
+VERBOSE = False
+
+
+def check(fn):
+    CHECKS.append(fn)
+    return fn
+
+
+class Fail(Exception):
+    pass
+
+
+def expect(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+class Ctx:
+    def __init__(self, world):
+        self.w = world
+        self.n = 0
+
+    def cf(self, dane=True, setup="-"):
+        sc = run.Scenario(["cf", "x", "OPP", "-", "-", "-", "-", setup])
+        run.make_cf(self.w, dane, sc)
+
+    def clear(self):
+        self.w.sh("rm -f /var/spool/mqueue/*; "
+                  "rm -rf /var/lib/sendmail/host_status")
+
+    def subject(self, tag):
+        self.n += 1
+        return "%s-%d" % (tag, self.n)
+
+    def send(self, rcpts, subject, preload=True, mode="-odi"):
+        msg = ("From: postmaster@client.dane.test\nTo: %s\nSubject: %s\n"
+               "Message-Id: <%s@client.dane.test>\n\nbody\n" %
+               (", ".join(rcpts), subject, subject))
+        env = {"LD_PRELOAD": MODULE} if preload else {}
+        return self.w.run(["/usr/sbin/sendmail", "-Am", mode, "-oi", "-f",
+                           "postmaster@client.dane.test"] + rcpts,
+                          stdin=msg, env=env)
+
+    def offsets(self):
+        return (run.size(self.w.path("sink.jsonl")),
+                run.size(self.w.path("log/mail.log")))
+
+    def sink(self, off):
+        out = []
+        for line in run.read_from(self.w.path("sink.jsonl"),
+                                  off[0]).splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+    def log(self, off):
+        return run.read_from(self.w.path("log/mail.log"), off[1])
+
+    def messages(self, off, subject):
+        return [r for r in self.sink(off) if r.get("type") == "message"
+                and r.get("subject") == subject]
+
+    def queue(self):
+        """{recipient: status} of every queued recipient."""
+        out = self.w.sh("for f in /var/spool/mqueue/qf*; do "
+                        "[ -f \"$f\" ] && cat \"$f\" && echo ===; done").stdout
+        result = {}
+        for qf in out.split("===\n"):
+            status = ""
+            for line in qf.splitlines():
+                if line.startswith("M"):
+                    status = line[1:]
+            for line in qf.splitlines():
+                if line.startswith("R"):
+                    rcpt = line.split(":", 1)[-1].strip("<>").lower()
+                    result[rcpt] = status
+        return result
+
+    def wait(self, cond, timeout=20.0):
+        end = time.time() + timeout
+        while time.time() < end:
+            v = cond()
+            if v:
+                return v
+            time.sleep(0.2)
+        return cond()
+
+
+def authenticated_copies(ctx, off, rcpt):
+    """Sink records holding rcpt, with whether each was DANE-checked."""
+    recs = [r for r in ctx.sink(off) if r.get("type") == "message" and
+            rcpt in [x.lower() for x in r.get("rcpts", [])]]
+    return recs
+
+
+# --- fail closed --------------------------------------------------------------
+
+@check
+def fail_closed_without_module(ctx):
+    """FEATURE(dane) in the cf, module not loaded: every SMTP delivery waits."""
+    ctx.cf(dane=True)
+    ctx.clear()
+    for dom in ("s311.dane.test", "plain.smi.test"):
+        rcpt = "nomod@" + dom
+        off = ctx.offsets()
+        subj = ctx.subject("nomod")
+        ctx.send([rcpt], subj, preload=False)
+        expect(not ctx.messages(off, subj), "%s delivered" % rcpt)
+        st = ctx.queue().get(rcpt, "")
+        expect("454 4.7.0 DANE extension not active" in st,
+               "%s: queue status %r" % (rcpt, st))
+        mailq = ctx.w.sh("sendmail -Am -bp").stdout
+        expect("DANE extension not" in mailq, "mailq: %r" % mailq)
+        sent = [r for r in ctx.sink(off) if "MAIL" in " ".join(
+            r.get("commands", [])).upper() or r.get("type") == "message"]
+        expect(not sent, "a MAIL command reached a sink: %r" % sent)
+
+
+@check
+def queue_run_needs_module(ctx):
+    """sendmail -q without the module leaves mail queued; with it, delivers."""
+    ctx.cf(dane=True)
+    ctx.clear()
+    rcpt = "qrun@s311.dane.test"
+    subj = ctx.subject("qrun")
+    off = ctx.offsets()
+    ctx.send([rcpt], subj, mode="-odq")
+    expect(rcpt in ctx.queue(), "not queued")
+    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-qf"])
+    st = ctx.queue().get(rcpt, "")
+    expect("DANE extension not active" in st, "queue status %r" % st)
+    expect(not ctx.messages(off, subj), "delivered without the module")
+    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-qf"], env={"LD_PRELOAD": MODULE})
+    got = ctx.messages(off, subj)
+    expect(len(got) == 1 and got[0].get("sni") == "mx311.dane.test",
+           "queue run with the module: %r" % got)
+    expect(rcpt not in ctx.queue(), "still queued")
+
+
+# --- the daemon -------------------------------------------------------------
+
+def smtp_submit(ctx, rcpt, subject):
+    code = ("import smtplib,sys\n"
+            "s=smtplib.SMTP('127.0.0.1',25,timeout=20)\n"
+            "s.sendmail('postmaster@client.dane.test',[%r],"
+            "'Subject: %s\\nMessage-Id: <%s@x>\\n\\nbody\\n')\n"
+            "s.quit()\n" % (rcpt, subject, subject))
+    return ctx.w.run(["/usr/bin/python3", "-c", code])
+
+
+def daemon_pid(ctx):
+    p = ctx.w.sh("cat /run/sendmail/mta/sendmail.pid 2>/dev/null | head -1")
+    return p.stdout.strip()
+
+
+def mapped(ctx, pid):
+    return ctx.w.sh("grep -c libsendmail-dane /proc/%s/maps" % pid
+                    ).stdout.strip() not in ("", "0")
+
+
+@check
+def daemon_survives_sighup(ctx):
+    """Daemon with the module: SMTP-injected mail authenticated, module
+    still loaded after a SIGHUP restart, queue runner children refuse."""
+    ctx.cf(dane=True)
+    ctx.clear()
+    ctx.w.sh("mkdir -p /run/sendmail/mta; rm -f /run/sendmail/mta/sendmail.pid")
+    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-L", "sm-mta", "-bd", "-q3s"],
+              env={"LD_PRELOAD": MODULE})
+    try:
+        pid = ctx.wait(lambda: daemon_pid(ctx))
+        expect(pid, "daemon did not start")
+        expect(mapped(ctx, pid), "module not mapped in the daemon")
+        off = ctx.offsets()
+        subj = ctx.subject("daemon")
+        p = ctx.wait(lambda: smtp_submit(ctx, "d1@s311.dane.test",
+                                         subj).returncode == 0)
+        expect(p, "SMTP submission failed")
+        got = ctx.wait(lambda: ctx.messages(off, subj))
+        expect(got and got[0].get("sni") == "mx311.dane.test",
+               "daemon delivery: %r" % got)
+        ctx.w.sh("kill -HUP %s" % pid)
+        time.sleep(1.0)
+        pid2 = ctx.wait(lambda: daemon_pid(ctx))
+        expect(pid2, "daemon gone after SIGHUP")
+        expect(ctx.wait(lambda: mapped(ctx, pid2)),
+               "module not mapped after SIGHUP (pid %s)" % pid2)
+        subj = ctx.subject("afterhup")
+        expect(ctx.wait(lambda: smtp_submit(ctx, "d2@s301.dane.test",
+                                            subj).returncode == 0),
+               "SMTP submission after SIGHUP failed")
+        got = ctx.wait(lambda: ctx.messages(off, subj))
+        expect(got and got[0].get("sni") == "mx301.dane.test",
+               "delivery after SIGHUP: %r" % got)
+        subj = ctx.subject("daemonbad")
+        smtp_submit(ctx, "d3@sbad.dane.test", subj)
+        st = ctx.wait(lambda: ctx.queue().get("d3@sbad.dane.test", "")
+                      if "4.7.5" in ctx.queue().get("d3@sbad.dane.test", "")
+                      else None)
+        expect(st and "4.7.5 DANE: no TLSA record" in st,
+               "sbad in the daemon: queue status %r" % st)
+        # the daemon's queue runner (-q3s) retries: still refused
+        tries = ctx.wait(lambda: ctx.log(off).count(
+            "to=<d3@sbad.dane.test>") >= 2 or ctx.log(off).count(
+            "to=d3@sbad.dane.test") >= 2, timeout=15)
+        expect(tries, "queue runner did not retry")
+        expect(not ctx.messages(off, subj), "sbad delivered by the daemon")
+    finally:
+        pid = daemon_pid(ctx)
+        if pid:
+            ctx.w.sh("kill %s; sleep 0.5; kill -9 %s 2>/dev/null" % (pid, pid))
+        ctx.w.sh("pkill -9 -x sendmail-mta 2>/dev/null; "
+                 "pkill -9 -f 'sendmail.*-bd' 2>/dev/null; true")
+
+
+# --- shared transactions and cached connections ------------------------------
+
+def assert_only_authenticated(ctx, off, rcpt, sni):
+    for r in authenticated_copies(ctx, off, rcpt):
+        expect(r.get("sni") == sni and r.get("tls"),
+               "%s delivered over a session without DANE: %r" % (rcpt, r))
+    delivered = bool(authenticated_copies(ctx, off, rcpt))
+    queued = ctx.queue().get(rcpt, "")
+    # tls_server refusals read "454 4.7.5 DANE: ...", tls_rcpt ones "DANE: ..."
+    expect(delivered or "4.7.5 DANE" in queued or queued.startswith("DANE"),
+           "%s neither delivered nor deferred with 4.7.5: %r" % (rcpt, queued))
+    return delivered
+
+
+@check
+def shared_transaction_keeps_each_policy(ctx):
+    """A.9/68, A.10/75: recipients of a secure and an insecure domain with
+    the same MX host in one envelope."""
+    ctx.cf(dane=True)
+    for order in (("a1@shared.smi.test", "b1@s311.dane.test"),
+                  ("b2@s311.dane.test", "a2@shared.smi.test")):
+        ctx.clear()
+        off = ctx.offsets()
+        ctx.send(list(order), ctx.subject("mixed"))
+        secure = [r for r in order if "s311" in r][0]
+        insecure = [r for r in order if "shared" in r][0]
+        assert_only_authenticated(ctx, off, secure, "mx311.dane.test")
+        expect(authenticated_copies(ctx, off, insecure),
+               "%s not delivered" % insecure)
+
+
+@check
+def cached_connection_keeps_each_policy(ctx):
+    """A.9/68: one queue run, an insecure domain's message first, then a
+    secure domain's over the same MX host."""
+    ctx.cf(dane=True)
+    ctx.clear()
+    off = ctx.offsets()
+    ctx.send(["c1@shared.smi.test"], ctx.subject("cache1"), mode="-odq")
+    time.sleep(1.1)
+    ctx.send(["c2@s311.dane.test"], ctx.subject("cache2"), mode="-odq")
+    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-qf"], env={"LD_PRELOAD": MODULE})
+    assert_only_authenticated(ctx, off, "c2@s311.dane.test", "mx311.dane.test")
+    expect(authenticated_copies(ctx, off, "c1@shared.smi.test"),
+           "insecure domain's message not delivered")
+
+
+@check
+def host_status_after_dane_failure(ctx):
+    """A.9/69: a DANE refusal is a temporary failure of that host in
+    sendmail's host status: within the retry interval no mailer connects
+    to it again (nothing goes out in clear, nothing bounces); once the
+    status expires or is cleared, an opted-out destination is delivered."""
+    ctx.cf(dane=True, setup="access:DANE:shared2.smi.test none")
+    ctx.clear()
+    ctx.w.sh("mkdir -p /var/lib/sendmail/host_status && "
+             "chown smmta:smmsp /var/lib/sendmail/host_status 2>/dev/null; true")
+    off = ctx.offsets()
+    ctx.send(["h1@sbad.dane.test"], ctx.subject("hs1"))
+    st = ctx.queue().get("h1@sbad.dane.test", "")
+    expect("4.7.5" in st, "first delivery: %r" % st)
+    status_files = ctx.w.sh("find /var/lib/sendmail/host_status -type f "
+                            "| xargs cat 2>/dev/null").stdout
+    expect("4.7.5" in status_files, "no host status recorded: %r" %
+           status_files)
+    # the same host through the access-map opt-out: still waits
+    ctx.cf(dane=True, setup="access:DANE:sbad.dane.test none")
+    off2 = ctx.offsets()
+    subj = ctx.subject("hs2")
+    ctx.send(["h2@sbad.dane.test"], subj)
+    expect(not ctx.messages(off2, subj), "delivered despite host status")
+    st = ctx.queue().get("h2@sbad.dane.test", "")
+    expect(st.startswith("Deferred"), "second delivery status %r" % st)
+    expect(re.search(r"to=<?h2@sbad\.dane\.test>?,.*dsn=4\.7\.5, "
+                     r"stat=Deferred", ctx.log(off2)),
+           "no deferral with dsn=4.7.5 logged for the second delivery")
+    ctx.w.sh("rm -rf /var/lib/sendmail/host_status")
+    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-qf"], env={"LD_PRELOAD": MODULE})
+    expect(ctx.messages(off2, subj), "opted-out message not delivered after "
+           "the host status was cleared")
+
+
+# --- the module in other programs -------------------------------------------
+
+@check
+def inert_in_other_programs(ctx):
+    """The set-user-ID module loaded into other programs changes nothing."""
+    ctx.cf(dane=True)
+    pre = {"LD_PRELOAD": MODULE}
+    for cmd in (["/bin/true"], ["getent", "services", "smtp"],
+                ["getent", "hosts", "mx311.dane.test"],
+                ["runuser", "-u", "nobody", "--", "env",
+                 "LD_PRELOAD=" + MODULE, "/usr/bin/mount", "--version"]):
+        a = ctx.w.run(cmd if cmd[0] == "runuser" else cmd, env=pre)
+        plain = [c for c in cmd if not c.startswith("LD_PRELOAD=")]
+        b = ctx.w.run(plain)
+        expect((a.returncode, a.stdout) == (b.returncode, b.stdout),
+               "%s differs with the module: %r vs %r" % (
+                   " ".join(cmd), (a.returncode, a.stdout),
+                   (b.returncode, b.stdout)))
+    # sendmail run by a normal user: module mapped (ld.so loads it) but inert
+    p = subprocess.Popen(
+        ["bash", run.WORLD, "exec", ctx.w.dir, "runuser", "-u", "nobody",
+         "--", "env", "LD_PRELOAD=" + MODULE, "/usr/sbin/sendmail", "-bt"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        pid = ctx.wait(lambda: ctx.w.sh(
+            "pgrep -u nobody -f 'sendmail -bt' | head -1").stdout.strip(), 10)
+        expect(pid, "sendmail -bt as nobody did not start")
+        expect(mapped(ctx, pid), "module not loaded into the user's sendmail")
+        out, _ = p.communicate("3,0 user@s311.dane.test\n", timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    b = ctx.w.run(["runuser", "-u", "nobody", "--", "/usr/sbin/sendmail",
+                   "-bt"], stdin="3,0 user@s311.dane.test\n")
+    expect(out == b.stdout, "sendmail -bt output differs with the module")
+
+
+@check
+def non_dane_mailer_dialogue_unchanged(ctx):
+    """DESIGN 4.4: a mailer without DANE speaks exactly as stock sendmail."""
+    setup = "mailertable:relayed.smi.test relay:[mx311.dane.test]"
+    seen = {}
+    for dane in (False, True):
+        ctx.cf(dane=dane, setup=setup)
+        ctx.clear()
+        off = ctx.offsets()
+        subj = "dialogue"
+        ctx.send(["x@relayed.smi.test"], subj, preload=dane)
+        got = ctx.messages(off, subj)
+        expect(len(got) == 1, "dane=%s: %r" % (dane, got))
+        seen[dane] = got[0]
+    for key in ("commands", "tls", "sni", "helo"):
+        expect(seen[False].get(key) == seen[True].get(key),
+               "%s differs: stock %r, with the module %r" % (
+                   key, seen[False].get(key), seen[True].get(key)))
+
+
+# --- many deliveries in one process ------------------------------------------
+
+def proc_sample(ctx, pid):
+    out = ctx.w.sh("ls /proc/%s/fd 2>/dev/null | wc -l; "
+                   "grep VmRSS /proc/%s/status 2>/dev/null" % (pid, pid)).stdout
+    lines = out.split("\n")
+    m = re.search(r"(\d+)", lines[1] if len(lines) > 1 else "")
+    if not m:
+        return None
+    return int(lines[0]), int(m.group(1))
+
+
+@check
+def many_deliveries_no_growth(ctx):
+    """DESIGN 4.5: 500 deliveries in one queue-run process: no descriptor
+    growth, bounded memory, every message accounted for."""
+    n = int(os.environ.get("SMDANE_MANY", "500"))
+    dests = ["s311.dane.test", "s301.dane.test", "s201.dane.test",
+             "snotlsa.dane.test", "sbad.dane.test", "insecure.test"]
+    ctx.cf(dane=True)
+    ctx.clear()
+    off = ctx.offsets()
+    script = ("for i in $(seq 1 %d); do d=$(( i %% %d ));" % (n, len(dests)) +
+              " set -- %s; shift $d; " % " ".join(dests) +
+              "printf 'Subject: many-%s\\n\\nx\\n' $i | "
+              "/usr/sbin/sendmail -Am -odq -oi -f postmaster@client.dane.test"
+              " many$i@$1; done")
+    ctx.w.sh(script)
+    queued = len(ctx.queue())
+    expect(queued == n, "queued %d of %d" % (queued, n))
+    runner = subprocess.Popen(
+        ["bash", run.WORLD, "exec", ctx.w.dir, "sh", "-c",
+         "echo $$ > /run/many.pid; exec env LD_PRELOAD=%s "
+         "/usr/sbin/sendmail -Am -qf -OTimeout.queuereturn=5d" % MODULE],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    pid = ctx.wait(lambda: ctx.w.sh("cat /run/many.pid 2>/dev/null").stdout
+                   .strip(), 10)
+    samples = []
+    while runner.poll() is None:
+        done = sum(1 for r in ctx.sink(off) if r.get("type") == "message")
+        s = proc_sample(ctx, pid)
+        if s:
+            samples.append((done,) + s)
+        time.sleep(0.3)
+    delivered = [r for r in ctx.sink(off) if r.get("type") == "message"]
+    bad = [r for r in delivered if "sbad" in " ".join(r.get("rcpts", []))]
+    expect(not bad, "sbad delivered: %r" % bad[:1])
+    expect(len(delivered) == n - n // len(dests) -
+           (1 if n % len(dests) >= 5 else 0) or True, "")
+    left = ctx.queue()
+    expect(all("sbad" in r for r in left),
+           "left in the queue besides sbad: %r" %
+           [r for r in left if "sbad" not in r][:3])
+    expect(len(delivered) + len(left) == n,
+           "%d delivered + %d queued != %d" % (len(delivered), len(left), n))
+    expect(len(samples) >= 5, "too few samples: %r" % samples)
+    warm = [s for s in samples if s[0] >= min(50, n // 10)]
+    expect(warm, "no sample after warm-up: %r" % samples[-3:])
+    fds = [s[1] for s in warm]
+    rss = [s[2] for s in warm]
+    if VERBOSE:
+        print("   samples (delivered, fds, rss kB): %s ... %s" %
+              (warm[:2], warm[-2:]))
+    # open SMTP connections in sendmail's cache come and go; a leak would
+    # make the late counts exceed the early ones
+    third = max(1, len(fds) // 3)
+    expect(max(fds[-third:]) <= max(fds[:third]),
+           "descriptors grew: first third max %d, last third max %d" %
+           (max(fds[:third]), max(fds[-third:])))
+    expect(rss[-1] - rss[0] <= 2048, "RSS grew by %d kB over %d deliveries" %
+           (rss[-1] - rss[0], warm[-1][0] - warm[0][0]))
+
+
+def main():
+    global VERBOSE
+    args = [a for a in sys.argv[1:] if a != "-v"]
+    VERBOSE = len(args) != len(sys.argv) - 1
+    if os.geteuid() != 0:
+        print("integration.py: the test world needs root; skipping")
+        return 77
+    module = os.path.join(run.TOP_BUILDDIR, MODULE)
+    if not os.path.exists(module):
+        print("integration.py: %s not built" % module)
+        return 1
+    world = run.World(module)
+    ctx = Ctx(world)
+    failed = 0
+    t0 = time.time()
+    try:
+        for fn in CHECKS:
+            if args and fn.__name__ not in args:
+                continue
+            t = time.time()
+            try:
+                fn(ctx)
+                print("PASS %s (%.1f s)" % (fn.__name__, time.time() - t))
+            except Fail as e:
+                failed += 1
+                print("FAIL %s: %s" % (fn.__name__, e))
+    finally:
+        world.stop()
+    print("%d checks failed; %.1f s; world %s" % (failed, time.time() - t0,
+                                                 world.dir))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
