@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""Record the DNS queries sent to the resolver at 127.0.0.1:53.
+
+  dnssniff.py OUTFILE
+
+Runs inside the hermetic test world (tests/world/), started by
+tests/bench/queries.py.  Listens on the loopback interface with an
+AF_PACKET socket and appends one line per client query to OUTFILE:
+
+  <proto> <DO|-> <qname> <qtype>
+
+DO is the EDNS "DNSSEC OK" bit: libdane (ldns) sets it on every query,
+glibc's stub resolver, which sendmail itself uses, never does.  That is
+how queries.py tells the extension's queries from sendmail's own.
+Prints "ready" once listening and exits when its standard input closes.
+Standard library only; needs CAP_NET_RAW (root in the world).
+"""
+import os
+import select
+import socket
+import struct
+import sys
+
+ETH_P_ALL = 3
+PACKET_OUTGOING = 4
+RESOLVER = socket.inet_aton("127.0.0.1")
+TYPES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX",
+         16: "TXT", 28: "AAAA", 33: "SRV", 43: "DS", 48: "DNSKEY",
+         52: "TLSA", 255: "ANY"}
+
+
+def name_at(msg, off):
+    labels = []
+    while off < len(msg):
+        n = msg[off]
+        if n == 0:
+            return ".".join(labels) + ".", off + 1
+        if n & 0xC0:			# compression: not expected in a query
+            return None, None
+        labels.append(msg[off + 1:off + 1 + n].decode("ascii", "replace"))
+        off += 1 + n
+    return None, None
+
+
+def parse_query(msg):
+    if len(msg) < 12:
+        return None
+    flags, qd, an, ns, ar = struct.unpack("!2x5H", msg[:12])
+    if flags & 0x8000 or qd != 1:
+        return None			# a reply, or not a normal query
+    qname, off = name_at(msg, 12)
+    if qname is None or off + 4 > len(msg):
+        return None
+    qtype = struct.unpack("!H", msg[off:off + 2])[0]
+    off += 4
+    do = False
+    for _ in range(an + ns + ar):	# an, ns are 0 in queries
+        _, off = name_at(msg, off)
+        if off is None or off + 10 > len(msg):
+            break
+        rtype, _, ttl, rdlen = struct.unpack("!HHIH", msg[off:off + 10])
+        if rtype == 41:			# OPT: DO is the top bit of the flags
+            do = bool(ttl & 0x8000)
+        off += 10 + rdlen
+    return qname, TYPES.get(qtype, "TYPE%d" % qtype), do
+
+
+def main():
+    out = open(sys.argv[1], "a", buffering=1)
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW,
+                      socket.htons(ETH_P_ALL))
+    s.bind(("lo", 0))
+    print("ready", flush=True)
+    while True:
+        ready, _, _ = select.select([s, 0], [], [])
+        if 0 in ready and os.read(0, 4096) == b"":
+            return 0
+        if s not in ready:
+            continue
+        frame, addr = s.recvfrom(65535)
+        if addr[2] == PACKET_OUTGOING:	# lo shows each packet twice
+            continue
+        if frame[12:14] != b"\x08\x00":
+            continue
+        ip = frame[14:]
+        ihl = (ip[0] & 15) * 4
+        if ip[16:20] != RESOLVER:
+            continue
+        proto = ip[9]
+        if proto == 17:
+            dport = struct.unpack("!H", ip[ihl + 2:ihl + 4])[0]
+            msg = ip[ihl + 8:]
+            kind = "udp"
+        elif proto == 6:
+            dport = struct.unpack("!H", ip[ihl + 2:ihl + 4])[0]
+            data = ip[ihl + (ip[ihl + 12] >> 4) * 4:]
+            if len(data) > 2 and struct.unpack("!H", data[:2])[0] == \
+                    len(data) - 2:
+                msg = data[2:]
+            else:
+                msg = data		# length prefix sent separately
+            kind = "tcp"
+        else:
+            continue
+        if dport != 53:
+            continue
+        q = parse_query(msg)
+        if q is not None:
+            out.write("%s %s %s %s\n" % (kind, "DO" if q[2] else "-",
+                                         q[0], q[1]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,307 @@
+#!/usr/bin/python3
+"""DNS queries and time per delivery, with and without sendmail-dane.
+
+A benchmark, not a test: it prints figures and asserts nothing.
+
+  queries.py [--runs N] [--verbose] [DOMAIN...]
+
+Run as root after `make` (the world needs namespaces), from the top of
+the tree or through the Makefile target:
+
+  make bench          # = top_srcdir=... top_builddir=... \
+                      #   /usr/bin/python3 tests/bench/queries.py
+
+In one hermetic world (tests/world/) one message per destination is
+delivered with `sendmail -Am -odi` (tests/scenarios/run.py's make_cf()
+and deliver(), imported unchanged) through three configurations:
+
+  stock     Debian's sendmail as shipped: no FEATURE(`dane'), no module;
+  dane      FEATURE(`dane') and the preloaded libsendmail-dane.so;
+  nomodule  FEATURE(`dane') without the module (one run per destination,
+            a control: its verdict-channel lookups must reach the resolver,
+            so the "hook names" count of the dane column is meaningful).
+
+For each delivery it counts the queries the world's resolver received
+while sendmail ran: client query lines of unbound's log
+(DIR/log/unbound.log, "info: 127.0.0.1 <name>. <TYPE> IN"; the reply
+lines carry an rcode after "IN" and are not counted), by type.  unbound
+answers repeated questions from its cache, but every query a client sends
+is logged, so the figure is what sendmail and the extension ask, not
+what unbound had to fetch.  The DNS names under dane-hook.invalid (the
+verdict channel, answered inside the process by the module) are counted
+separately.
+
+A packet listener in the world (tests/bench/dnssniff.py) records the same
+queries with their EDNS DO bit: libdane sets it on every query and
+glibc, which sendmail uses, never does, so the DO queries are exactly the
+extension's own.  Their count is checked against the difference of the
+log counts.
+
+Time is the wall time of the sendmail command (including the nsenter
+into the world, the same in every configuration), the median of --runs
+deliveries after one unmeasured warm-up delivery per destination and
+configuration, so that unbound's cache is warm (the resolver is local
+and its upstreams are on the loopback: the times show the CPU cost, not
+network latency).
+
+Default destinations: the DOMAIN arguments replace them.
+"""
+import argparse
+import collections
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.abspath(
+    os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(TOP_SRCDIR, "tests", "scenarios"))
+import run  # noqa: E402  (tests/scenarios/run.py)
+
+DESTINATIONS = [
+    ("s311.dane.test", "secure MX, usable TLSA 3 1 1"),
+    ("snotlsa.dane.test", "secure MX and host, no TLSA (NXDOMAIN)"),
+    ("insecure.test", "unsigned zone: insecure MX RRset"),
+    ("stwomx.dane.test", "two MX, the first's TLSA does not match"),
+    ("c21.rfc.dane.test", "MX host is a secure CNAME"),
+    ("sbad.dane.test", "single MX, TLSA does not match"),
+]
+TYPES = ["MX", "A", "AAAA", "TLSA", "CNAME", "NS"]
+QUERY_RE = re.compile(r"info: (\S+) (\S+) (\S+) IN$")
+HOOK_SUFFIX = ".dane-hook.invalid."
+
+
+class BenchWorld(run.World):
+    """run.World that notes the log sizes when a delivery's sendmail ends.
+
+    run.deliver() also runs `sendmail -bp` (mailq) afterwards, whose own
+    start-up queries must not be counted.
+    """
+
+    def __init__(self, preload):
+        super().__init__(preload)
+        self.ends = None
+        self.sniff_log = self.path("bench-dns.txt")
+        self.sniffer = subprocess.Popen(
+            ["bash", run.WORLD, "exec", self.dir, "/usr/bin/python3",
+             os.path.join(HERE, "dnssniff.py"), self.sniff_log],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.sniffer.stdout.readline().strip() != "ready":
+            raise RuntimeError("dnssniff.py did not start")
+
+    def stop(self):
+        if self.sniffer.poll() is None:
+            self.sniffer.stdin.close()
+            try:
+                self.sniffer.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.sniffer.kill()
+                self.sniffer.wait()
+        super().stop()
+
+    def offsets(self):
+        return (run.size(self.path("log/unbound.log")),
+                run.size(self.sniff_log))
+
+    def run(self, cmd, stdin=None, env=None, check=False):
+        p = super().run(cmd, stdin=stdin, env=env, check=check)
+        if cmd[:1] == ["/usr/sbin/sendmail"] and "-odi" in cmd:
+            time.sleep(0.1)		# let the last log lines land
+            self.ends = self.offsets()
+        return p
+
+
+def client_queries(text):
+    """(name, type) of every client query line of unbound's log."""
+    out = []
+    for line in text.splitlines():
+        m = QUERY_RE.search(line)
+        if m:
+            out.append((m.group(2).lower(), m.group(3)))
+    return out
+
+
+def sniffed(text):
+    """(name, type, do) of every query the packet listener saw."""
+    out = []
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) == 4:
+            out.append((f[2].lower(), f[3], f[1] == "DO"))
+    return out
+
+
+def by_type(queries):
+    c = collections.Counter()
+    for _, qtype in queries:
+        c[qtype if qtype in TYPES else "other"] += 1
+    return c
+
+
+def one(world, dest, phase, tag):
+    sc = run.Scenario([tag, dest, "-"])
+    d0, s0 = world.offsets()
+    world.ends = None
+    obs = run.deliver(world, sc, phase)
+    d1, s1 = world.ends or world.offsets()
+    log = run.read_from(world.path("log/unbound.log"), d0)[:d1 - d0]
+    snf = run.read_from(world.sniff_log, s0)[:s1 - s0]
+    queries = client_queries(log)
+    hook = [q for q in queries if q[0].endswith(HOOK_SUFFIX)]
+    return {
+        "outcome": run.outcome(obs),
+        "describe": run.describe(obs),
+        "seconds": obs["seconds"],
+        "queries": [q for q in queries if not q[0].endswith(HOOK_SUFFIX)],
+        "hook": hook,
+        "sniffed": [q for q in sniffed(snf)
+                    if not q[0].endswith(HOOK_SUFFIX)],
+    }
+
+
+def measure(world, dests, runs):
+    res = collections.defaultdict(list)
+    for phase, with_dane in (("stock", False), ("dane", True),
+                             ("nomodule", True)):
+        run.make_cf(world, with_dane, None)
+        for i, (dest, _) in enumerate(dests):
+            n = 1 if phase == "nomodule" else runs + 1
+            for r in range(n):
+                obs = one(world, dest, phase, "b%d-%d" % (i, r))
+                if phase != "nomodule" and r == 0:
+                    continue		# warm-up
+                res[(dest, phase)].append(obs)
+    return res
+
+
+def fmt_counts(c):
+    return [str(c.get(t, 0)) for t in TYPES + ["other"]]
+
+
+def table(rows, head):
+    widths = [max(len(str(r[i])) for r in [head] + rows)
+              for i in range(len(head))]
+    lines = ["  ".join(str(c).rjust(w) if i > 1 else str(c).ljust(w)
+                       for i, (c, w) in enumerate(zip(head, widths)))]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in rows:
+        lines.append("  ".join(str(c).rjust(w) if i > 1 else str(c).ljust(w)
+                               for i, (c, w) in enumerate(zip(r, widths))))
+    return "\n".join(l.rstrip() for l in lines)
+
+
+def stable(obs_list, key):
+    """The value of the first run, and whether every run had it."""
+    vals = [key(o) for o in obs_list]
+    return vals[0], all(v == vals[0] for v in vals)
+
+
+def report(res, dests, runs, verbose):
+    notes = []
+    rows = []
+    for dest, _ in dests:
+        base = None
+        for phase in ("stock", "dane"):
+            obs = res[(dest, phase)]
+            counts, same = stable(obs, lambda o: by_type(o["queries"]))
+            total = sum(counts.values())
+            if base is None:
+                base = counts
+            ms = statistics.median(o["seconds"] for o in obs) * 1000
+            outc, _ = stable(obs, lambda o: o["outcome"])
+            rows.append([dest if phase == "stock" else "",
+                         phase, outc] + fmt_counts(counts) +
+                        [str(total) + ("" if same else "*"), "%.0f" % ms])
+            if not same:
+                notes.append("* %s %s: counts differ between runs: %s" % (
+                    dest, phase, ", ".join(
+                        str(sum(by_type(o["queries"]).values()))
+                        for o in obs)))
+        added = collections.Counter(counts)
+        added.subtract(base)
+        rows.append(["", "added", ""] +
+                    ["%+d" % added.get(t, 0) for t in TYPES + ["other"]] +
+                    ["%+d" % sum(added.values()), "%+.0f" % (
+                        statistics.median(o["seconds"]
+                                          for o in res[(dest, "dane")]) * 1000
+                        - statistics.median(o["seconds"]
+                                            for o in res[(dest, "stock")])
+                        * 1000)])
+    print("Queries received by the resolver per delivery (unbound's query "
+          "log), and wall time\n(median of %d runs, warm cache)\n" % runs)
+    print(table(rows, ["destination", "config", "outcome"] + TYPES +
+                ["other", "total", "ms"]))
+    for n in notes:
+        print(n)
+
+    print("\nThe extension's own queries (EDNS DO bit set, seen on the "
+          "wire), and the verdict channel\n")
+    rows = []
+    for dest, _ in dests:
+        dane = res[(dest, "dane")][0]
+        stock = res[(dest, "stock")][0]
+        mine = [(n, t) for n, t, do in dane["sniffed"] if do]
+        glibc_dane = [(n, t) for n, t, do in dane["sniffed"] if not do]
+        glibc_stock = [(n, t) for n, t, do in stock["sniffed"] if not do]
+        nomod = res[(dest, "nomodule")][0]
+        rows.append([dest, str(len(glibc_stock)), str(len(glibc_dane)),
+                     str(len(mine)), str(len(dane["hook"])),
+                     str(len(nomod["hook"])),
+                     ", ".join("%s %s" % (t, n.rstrip(".")) for n, t in mine)])
+        if len(dane["sniffed"]) != len(dane["queries"]) or \
+                len(stock["sniffed"]) != len(stock["queries"]):
+            print("note: %s: the packet listener saw %d/%d queries, "
+                  "unbound logged %d/%d (stock/dane)" % (
+                      dest, len(stock["sniffed"]), len(dane["sniffed"]),
+                      len(stock["queries"]), len(dane["queries"])))
+    print(table(rows, ["destination", "sendmail stock", "sendmail w/ ext",
+                       "extension", "hook names (ext)",
+                       "hook names (no module)", "extension's queries"]))
+    print("\n  sendmail stock / w/ ext: queries without DO (glibc, i.e. "
+          "sendmail itself) without and with the extension;\n"
+          "  hook names: names under dane-hook.invalid that reached the "
+          "resolver, with the module loaded\n"
+          "  and, as a control, with FEATURE(`dane') but no module "
+          "(delivery deferred by design).")
+    if verbose:
+        for dest, _ in dests:
+            for phase in ("stock", "dane", "nomodule"):
+                o = res[(dest, phase)][0]
+                print("\n== %s %s: %s" % (dest, phase, o["describe"]))
+                for n, t, do in o["sniffed"]:
+                    print("   %-3s %-5s %s" % ("DO" if do else "", t, n))
+                for n, t in o["hook"]:
+                    print("   (log) %-5s %s" % (t, n))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("domains", nargs="*")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--verbose", "-v", action="store_true")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("queries.py: the test world needs root (namespaces, mounts); "
+              "skipping")
+        return 77
+    module = os.path.join(run.TOP_BUILDDIR, run.MODULE)
+    if not os.path.exists(module):
+        print("queries.py: %s not built (run make first)" % module)
+        return 1
+    dests = [(d, "") for d in args.domains] or DESTINATIONS
+    t0 = time.time()
+    world = BenchWorld(module)
+    try:
+        res = measure(world, dests, max(1, args.runs))
+    finally:
+        world.stop()
+    report(res, dests, max(1, args.runs), args.verbose)
+    print("\n%d destinations, %.1f s" % (len(dests), time.time() - t0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
