@@ -229,7 +229,13 @@ smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
 		return;
 	}
 	if (level == DANE_LEVEL_SKIP || level == DANE_LEVEL_DEFER) {
-		fail(out, size, "DANE: %s for %s", why, host);
+		/* name the TLSA base when it is not the host (CNAME target) */
+		int other = p->reason == DANE_R_TLSA_FAILED &&
+		    p->base_domain[0] != '\0' &&
+		    strcasecmp(p->base_domain, host) != 0;
+
+		fail(out, size, "DANE: %s for %s%s%s", why, host,
+		    other ? " at " : "", other ? p->base_domain : "");
 		return;
 	}
 	if (mode == SMDANE_MODE_ONLY && level != DANE_LEVEL_AUTH) {
