@@ -65,7 +65,8 @@ struct policy_slot {
 	char original[DANE_NAME_MAX];	/* nexthop before canonification */
 	struct dane_policy *policy;
 	enum dane_result error;		/* gather/decide failed */
-	int logged;
+	int logged;			/* this connection's line is written */
+	int rcpt_logged;
 };
 
 /* A CNAME sendmail's own lookups met: owner -> target. */
@@ -463,9 +464,6 @@ mode_for(const struct smdane_query *q, const char *nexthop,
 		smdane_sanitize(ckey, sizeof(ckey), key);
 		snprintf(err, esize, "DANE: bad access map entry %s %s", ckey,
 		    clean);
-		slog(LOG_ERR, "STARTTLS=client, relay=%s, dane=error, "
-		    "reason=bad access map entry, key=%s, value=%s",
-		    q->server, ckey, clean);
 		return -1;
 	}
 	return 0;
@@ -571,13 +569,26 @@ verdict(const char *name, char *answer, size_t size)
 			ps = ps2;
 		}
 	}
-	if (ps != NULL && ps->policy != NULL &&
-	    (strcmp(q.phase, "tls_server") == 0 ||
-	    (strncmp(answer, "OK", 2) != 0 && !ps->logged))) {
-		log_verdict(&q, ps, mode, conn, answer);
-		ps->logged = 1;
-	} else if (ps == NULL && strncmp(answer, "OK", 2) != 0) {
-		slog(LOG_NOTICE, "STARTTLS=client, relay=%s, dane=error, "
+	/* one line per connection: at tls_server, or at try_tls when that
+	 * already refused; tls_rcpt refusals once per destination */
+	if (ps != NULL && ps->policy != NULL) {
+		int fail = strncmp(answer, "OK", 2) != 0;
+
+		if (strcmp(q.phase, "try_tls") == 0 && fail) {
+			log_verdict(&q, ps, mode, conn, answer);
+			ps->logged = 1;
+		} else if (strcmp(q.phase, "tls_server") == 0) {
+			if (!ps->logged)
+				log_verdict(&q, ps, mode, conn, answer);
+			ps->logged = 0;
+		} else if (strcmp(q.phase, "tls_rcpt") == 0 && fail &&
+		    !ps->rcpt_logged) {
+			log_verdict(&q, ps, mode, conn, answer);
+			ps->rcpt_logged = 1;
+		}
+	} else if (ps == NULL && strncmp(answer, "OK", 2) != 0 &&
+	    strcmp(q.phase, "tls_server") == 0) {
+		slog(LOG_ERR, "STARTTLS=client, relay=%s, dane=error, "
 		    "nexthop=%s, verdict=%s", server, q.nexthop, answer);
 	}
 }

@@ -7,12 +7,16 @@ Runs inside the hermetic test world (tests/world/), started by
 tests/bench/queries.py.  Listens on the loopback interface with an
 AF_PACKET socket and appends one line per client query to OUTFILE:
 
-  <proto> <DO|-> <qname> <qtype>
+  <proto> <DO|-> <qname> <qtype> <port>/<id> <time>     a query
+  reply <AD|-> <qname> <qtype> <port>/<id> <time>         its reply
 
 DO is the EDNS "DNSSEC OK" bit: libdane (ldns) sets it on every query,
 glibc's stub resolver, which sendmail itself uses, never does.  That is
 how queries.py tells the extension's queries from sendmail's own.
-Prints "ready" once listening and exits when its standard input closes.
+AD is the "authentic data" bit of a reply.
+<port> is the client's port, <time> the packet's arrival (seconds,
+monotonic clock), so a query and its reply give the resolver's response
+time.  Prints "ready" once listening and exits when its standard input closes.
 Standard library only; needs CAP_NET_RAW (root in the world).
 """
 import os
@@ -20,6 +24,7 @@ import select
 import socket
 import struct
 import sys
+import time
 
 ETH_P_ALL = 3
 PACKET_OUTGOING = 4
@@ -42,12 +47,15 @@ def name_at(msg, off):
     return None, None
 
 
-def parse_query(msg):
+def parse_message(msg):
+    """(qname, qtype, do, is_reply, id, ad) or None."""
     if len(msg) < 12:
         return None
-    flags, qd, an, ns, ar = struct.unpack("!2x5H", msg[:12])
-    if flags & 0x8000 or qd != 1:
-        return None			# a reply, or not a normal query
+    qid, flags, qd, an, ns, ar = struct.unpack("!6H", msg[:12])
+    if qd != 1:
+        return None
+    if flags & 0x8000:
+        an = ns = ar = 0		# a reply: the question is enough
     qname, off = name_at(msg, 12)
     if qname is None or off + 4 > len(msg):
         return None
@@ -62,7 +70,23 @@ def parse_query(msg):
         if rtype == 41:			# OPT: DO is the top bit of the flags
             do = bool(ttl & 0x8000)
         off += 10 + rdlen
-    return qname, TYPES.get(qtype, "TYPE%d" % qtype), do
+    return (qname, TYPES.get(qtype, "TYPE%d" % qtype), do,
+            bool(flags & 0x8000), qid, bool(flags & 0x0020))
+
+
+def dns_payload(ip):
+    """(kind, sport, dport, DNS message) of a UDP or TCP packet."""
+    ihl = (ip[0] & 15) * 4
+    proto = ip[9]
+    if proto not in (6, 17):
+        return None
+    sport, dport = struct.unpack("!HH", ip[ihl:ihl + 4])
+    if proto == 17:
+        return "udp", sport, dport, ip[ihl + 8:]
+    data = ip[ihl + (ip[ihl + 12] >> 4) * 4:]
+    if len(data) > 2 and struct.unpack("!H", data[:2])[0] == len(data) - 2:
+        return "tcp", sport, dport, data[2:]
+    return "tcp", sport, dport, data	# length prefix sent separately
 
 
 def main():
@@ -78,36 +102,31 @@ def main():
         if s not in ready:
             continue
         frame, addr = s.recvfrom(65535)
+        now = time.monotonic()
         if addr[2] == PACKET_OUTGOING:	# lo shows each packet twice
             continue
         if frame[12:14] != b"\x08\x00":
             continue
         ip = frame[14:]
-        ihl = (ip[0] & 15) * 4
-        if ip[16:20] != RESOLVER:
+        p = dns_payload(ip)
+        if p is None:
             continue
-        proto = ip[9]
-        if proto == 17:
-            dport = struct.unpack("!H", ip[ihl + 2:ihl + 4])[0]
-            msg = ip[ihl + 8:]
-            kind = "udp"
-        elif proto == 6:
-            dport = struct.unpack("!H", ip[ihl + 2:ihl + 4])[0]
-            data = ip[ihl + (ip[ihl + 12] >> 4) * 4:]
-            if len(data) > 2 and struct.unpack("!H", data[:2])[0] == \
-                    len(data) - 2:
-                msg = data[2:]
-            else:
-                msg = data		# length prefix sent separately
-            kind = "tcp"
+        kind, sport, dport, msg = p
+        if ip[16:20] == RESOLVER and dport == 53:
+            port, want_reply = sport, False
+        elif ip[12:16] == RESOLVER and sport == 53 and \
+                ip[16:20][:1] == b"\x7f":
+            port, want_reply = dport, True	# unbound to a local client
         else:
             continue
-        if dport != 53:
+        q = parse_message(msg)
+        if q is None or q[3] != want_reply:
             continue
-        q = parse_query(msg)
-        if q is not None:
-            out.write("%s %s %s %s\n" % (kind, "DO" if q[2] else "-",
-                                         q[0], q[1]))
+        out.write("%s %s %s %s %d/%d %.6f\n" % (
+            "reply" if want_reply else kind,
+            ("AD" if q[5] else "-") if want_reply else
+            ("DO" if q[2] else "-"),
+            q[0], q[1], port, q[4], now))
 
 
 if __name__ == "__main__":

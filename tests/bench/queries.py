@@ -8,8 +8,15 @@ A benchmark, not a test: it prints figures and asserts nothing.
 Run as root after `make` (the world needs namespaces), from the top of
 the tree or through the Makefile target:
 
-  make bench          # = top_srcdir=... top_builddir=... \
-                      #   /usr/bin/python3 tests/bench/queries.py
+  make bench
+
+which is, in Makefile.am:
+
+  bench: all
+  	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
+  	  /usr/bin/python3 $(top_srcdir)/tests/bench/queries.py
+
+The figures and what they mean are in docs/PERFORMANCE.md.
 
 In one hermetic world (tests/world/) one message per destination is
 delivered with `sendmail -Am -odi` (tests/scenarios/run.py's make_cf()
@@ -125,13 +132,29 @@ def client_queries(text):
 
 
 def sniffed(text):
-    """(name, type, do) of every query the packet listener saw."""
-    out = []
+    """(name, type, do, seconds to the reply or None, reply AD) of every
+    query."""
+    queries, replies = [], {}
     for line in text.splitlines():
         f = line.split()
-        if len(f) == 4:
-            out.append((f[2].lower(), f[3], f[1] == "DO"))
+        if len(f) != 6:
+            continue
+        key = (f[4], f[2].lower(), f[3])
+        if f[0] == "reply":
+            replies.setdefault(key, (float(f[5]), f[1] == "AD"))
+        else:
+            queries.append((key, f[1] == "DO", float(f[5])))
+    out = []
+    for key, do, t in queries:
+        r = replies.get(key)
+        out.append((key[1], key[2], do, r[0] - t if r else None,
+                    bool(r and r[1])))
     return out
+
+
+def dns_ms(queries):
+    """Total resolver response time of these sniffed queries, in ms."""
+    return sum(q[3] or 0 for q in queries) * 1000
 
 
 def by_type(queries):
@@ -143,6 +166,7 @@ def by_type(queries):
 
 def one(world, dest, phase, tag):
     sc = run.Scenario([tag, dest, "-"])
+    time.sleep(0.1)		# the previous `sendmail -bp` may still log
     d0, s0 = world.offsets()
     world.ends = None
     obs = run.deliver(world, sc, phase)
@@ -181,16 +205,15 @@ def fmt_counts(c):
     return [str(c.get(t, 0)) for t in TYPES + ["other"]]
 
 
-def table(rows, head):
+def table(rows, head, left=(0, 1)):
     widths = [max(len(str(r[i])) for r in [head] + rows)
               for i in range(len(head))]
-    lines = ["  ".join(str(c).rjust(w) if i > 1 else str(c).ljust(w)
-                       for i, (c, w) in enumerate(zip(head, widths)))]
-    lines.append("  ".join("-" * w for w in widths))
-    for r in rows:
-        lines.append("  ".join(str(c).rjust(w) if i > 1 else str(c).ljust(w)
-                               for i, (c, w) in enumerate(zip(r, widths))))
-    return "\n".join(l.rstrip() for l in lines)
+
+    def line(r):
+        return "  ".join(str(c).ljust(w) if i in left else str(c).rjust(w)
+                         for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+    return "\n".join([line(head), line(["-" * w for w in widths])] +
+                     [line(r) for r in rows])
 
 
 def stable(obs_list, key):
@@ -237,42 +260,51 @@ def report(res, dests, runs, verbose):
     for n in notes:
         print(n)
 
-    print("\nThe extension's own queries (EDNS DO bit set, seen on the "
-          "wire), and the verdict channel\n")
-    rows = []
+    print("\nWho asked (EDNS DO bit seen on the wire: set by libdane, "
+          "never by glibc), resolver\nresponse time of the extension's "
+          "queries (median over the runs), and the verdict channel\n")
+    rows, lists = [], []
     for dest, _ in dests:
-        dane = res[(dest, "dane")][0]
+        dane = res[(dest, "dane")]
         stock = res[(dest, "stock")][0]
-        mine = [(n, t) for n, t, do in dane["sniffed"] if do]
-        glibc_dane = [(n, t) for n, t, do in dane["sniffed"] if not do]
-        glibc_stock = [(n, t) for n, t, do in stock["sniffed"] if not do]
+        mine = [q for q in dane[0]["sniffed"] if q[2]]
         nomod = res[(dest, "nomodule")][0]
-        rows.append([dest, str(len(glibc_stock)), str(len(glibc_dane)),
-                     str(len(mine)), str(len(dane["hook"])),
-                     str(len(nomod["hook"])),
-                     ", ".join("%s %s" % (t, n.rstrip(".")) for n, t in mine)])
-        if len(dane["sniffed"]) != len(dane["queries"]) or \
-                len(stock["sniffed"]) != len(stock["queries"]):
-            print("note: %s: the packet listener saw %d/%d queries, "
-                  "unbound logged %d/%d (stock/dane)" % (
-                      dest, len(stock["sniffed"]), len(dane["sniffed"]),
-                      len(stock["queries"]), len(dane["queries"])))
-    print(table(rows, ["destination", "sendmail stock", "sendmail w/ ext",
-                       "extension", "hook names (ext)",
-                       "hook names (no module)", "extension's queries"]))
-    print("\n  sendmail stock / w/ ext: queries without DO (glibc, i.e. "
-          "sendmail itself) without and with the extension;\n"
+        rows.append([
+            dest,
+            str(sum(1 for q in stock["sniffed"] if not q[2])),
+            str(sum(1 for q in dane[0]["sniffed"] if not q[2])),
+            str(len(mine)),
+            "%.2f" % statistics.median(
+                dns_ms([q for q in o["sniffed"] if q[2]]) for o in dane),
+            str(len(dane[0]["hook"])), str(len(nomod["hook"]))])
+        lists.append("  %s: %s" % (dest, ", ".join(
+            "%s %s" % (q[1], q[0]) for q in mine)))
+        for phase, o in (("stock", stock), ("dane", dane[0])):
+            if len(o["sniffed"]) != len(o["queries"]):
+                print("note: %s %s: the packet listener saw %d queries, "
+                      "unbound logged %d" % (dest, phase, len(o["sniffed"]),
+                                             len(o["queries"])))
+    print(table(rows, ["destination", "sendmail (stock)", "sendmail (ext)",
+                       "extension", "ext. DNS ms", "hook names (ext)",
+                       "hook names (no module)"], left=(0,)))
+    print("\n  sendmail (stock) / (ext): queries without DO, i.e. sendmail's "
+          "own through glibc;\n"
           "  hook names: names under dane-hook.invalid that reached the "
-          "resolver, with the module loaded\n"
+          "resolver with the module loaded,\n"
           "  and, as a control, with FEATURE(`dane') but no module "
-          "(delivery deferred by design).")
+          "(delivery deferred by design).\n"
+          "\nThe extension's queries, in order:")
+    print("\n".join(lists))
     if verbose:
         for dest, _ in dests:
             for phase in ("stock", "dane", "nomodule"):
                 o = res[(dest, phase)][0]
                 print("\n== %s %s: %s" % (dest, phase, o["describe"]))
-                for n, t, do in o["sniffed"]:
-                    print("   %-3s %-5s %s" % ("DO" if do else "", t, n))
+                for n, t, do, rtt, ad in o["sniffed"]:
+                    print("   %-3s %-5s %-40s %s" % (
+                        "DO" if do else "", t, n,
+                        "%.2f ms%s" % (rtt * 1000, " AD" if ad else "")
+                        if rtt is not None else "no reply seen"))
                 for n, t in o["hook"]:
                     print("   (log) %-5s %s" % (t, n))
 

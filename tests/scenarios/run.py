@@ -60,22 +60,25 @@ class Scenario:
       noquery:NAME TYPE  the resolver must not be asked NAME/TYPE (checked
                          in unbound's query log during the delivery)
       noconnect:ADDR     no connection may reach the sink at ADDR
+      file:PATH TEXT     write TEXT ("\\n" for newlines) to PATH in the world
+      log:REGEX          sendmail's log must match REGEX during the delivery
     """
 
     def __init__(self, fields):
         (self.name, self.domain, self.expect, self.listener, self.sni,
          self.status_re, self.desc, self.setup) = (fields + ["-"] * 8)[:8]
         self.mc, self.access, self.mailertable = [], [], []
-        self.noquery, self.noconnect = [], []
+        self.noquery, self.noconnect, self.file, self.log = [], [], [], []
         for item in ([] if self.setup == "-" else self.setup.split("|")):
             kind, _, value = item.strip().partition(":")
             if kind not in ("mc", "access", "mailertable", "noquery",
-                            "noconnect") or not value:
+                            "noconnect", "file", "log") or not value:
                 raise ValueError("%s: bad setup item %r" % (self.name, item))
             getattr(self, kind).append(value)
 
     def config_key(self):
-        return (tuple(self.mc), tuple(self.access), tuple(self.mailertable))
+        return (tuple(self.mc), tuple(self.access), tuple(self.mailertable),
+                tuple(self.file))
 
 
 def load(paths):
@@ -153,6 +156,10 @@ def make_cf(world, with_dane, sc=None):
         raise RuntimeError("m4 failed: " + p.stderr)
     world.run(["sh", "-c", "cat > /etc/mail/sendmail.cf"], stdin=p.stdout,
               check=True)
+    for item in (sc.file if sc else []):
+        path, _, text = item.partition(" ")
+        world.run(["sh", "-c", 'cat > "$0"', path],
+                  stdin=text.replace("\\n", "\n") + "\n", check=True)
     for name, entries in (("access", sc.access if sc else []),
                           ("mailertable", sc.mailertable if sc else [])):
         world.run(["sh", "-c", "cd /etc/mail && cat > %s && "
@@ -281,6 +288,15 @@ def check(sc, obs):
             re.escape(name.rstrip(".")), re.escape(qtype or "A")), re.I)
         if pat.search(obs.get("dns", "")):
             errs.append("resolver was asked %s" % item)
+    lines = dane_lines(obs["log"])
+    conns = [r for r in obs.get("records", []) if r.get("type") in
+             ("message", "connection")]
+    if lines and len(lines) != len(conns):
+        errs.append("%d DANE log lines for %d connections" %
+                    (len(lines), len(conns)))
+    for regex in sc.log:
+        if not re.search(regex, obs["log"]):
+            errs.append("log does not match %r" % regex)
     for addr in sc.noconnect:
         hits = [r for r in obs.get("records", [])
                 if r.get("listener", "").split(":")[0] == addr]
