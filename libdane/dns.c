@@ -54,6 +54,12 @@
  *	validated either, a warning says DNSSEC validation may be off
  *	(RFC 7672 section 2.1.1; Postfix's dnssec_probe).
  *
+ *	Successful replies (NOERROR or NXDOMAIN, not truncated) are kept
+ *	in the context for the smallest TTL they carry, at most 300
+ *	seconds, in a few slots: the next host of the same destination, or
+ *	the next delivery in the same process (a queue run), does not ask
+ *	again.  A reply with TTL 0 is not kept.
+ *
  *	The context is not thread-safe; one context serves any number of
  *	sequential dane_gather() calls.
  *
@@ -73,6 +79,7 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <ldns/ldns.h>
 
@@ -84,8 +91,21 @@
 #define DEFAULT_TRUSTED "127.0.0.0/8 ::1"
 #define TLSA_PORT_DEFAULT 25
 
+#define CACHE_SLOTS 8
+#define CACHE_TTL_MAX 300		/* seconds */
+
+/* A reply kept for at most its TTL (RFC 7672 sections 2.1, 3.4). */
+struct cached {
+	ldns_rdf *qname;
+	ldns_rr_type type;
+	ldns_pkt *pkt;
+	time_t expires;
+};
+
 struct dane_ctx {
 	ldns_resolver *res;
+	struct cached cache[CACHE_SLOTS];
+	size_t cache_next;
 	int trusted;			/* AD may be believed */
 	int warned;			/* untrusted-resolver warning logged */
 	int probed;			/* validation probe done */
@@ -252,11 +272,80 @@ dane_ctx_new(const struct dane_resolver_config *rc, struct dane_ctx **out)
 	return DANE_OK;
 }
 
+static void
+cache_clear(struct cached *e)
+{
+	ldns_rdf_deep_free(e->qname);
+	ldns_pkt_free(e->pkt);
+	memset(e, 0, sizeof(*e));
+}
+
+/* A copy of a still valid reply to (qname, type), or NULL. */
+static ldns_pkt *
+cache_get(struct dane_ctx *c, const ldns_rdf *qname, ldns_rr_type type)
+{
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < CACHE_SLOTS; i++) {
+		struct cached *e = &c->cache[i];
+
+		if (e->pkt == NULL || e->type != type ||
+		    ldns_dname_compare(e->qname, qname) != 0)
+			continue;
+		if (now >= e->expires) {
+			cache_clear(e);
+			return NULL;
+		}
+		return ldns_pkt_clone(e->pkt);
+	}
+	return NULL;
+}
+
+static uint32_t
+min_ttl(const ldns_rr_list *l, uint32_t ttl)
+{
+	size_t i;
+
+	for (i = 0; l != NULL && i < ldns_rr_list_rr_count(l); i++)
+		if (ldns_rr_ttl(ldns_rr_list_rr(l, i)) < ttl)
+			ttl = ldns_rr_ttl(ldns_rr_list_rr(l, i));
+	return ttl;
+}
+
+/* Keep a reply for the smallest TTL in it (denials: the SOA's). */
+static void
+cache_put(struct dane_ctx *c, const ldns_rdf *qname, ldns_rr_type type,
+    const ldns_pkt *pkt)
+{
+	struct cached *e;
+	uint32_t ttl;
+
+	ttl = min_ttl(ldns_pkt_answer(pkt), CACHE_TTL_MAX);
+	ttl = min_ttl(ldns_pkt_authority(pkt), ttl);
+	if (ttl == 0)
+		return;
+	e = &c->cache[c->cache_next];
+	c->cache_next = (c->cache_next + 1) % CACHE_SLOTS;
+	cache_clear(e);
+	if ((e->qname = ldns_rdf_clone(qname)) == NULL ||
+	    (e->pkt = ldns_pkt_clone(pkt)) == NULL) {
+		cache_clear(e);
+		return;
+	}
+	e->type = type;
+	e->expires = time(NULL) + (time_t)ttl;
+}
+
 void
 dane_ctx_free(struct dane_ctx *c)
 {
+	size_t i;
+
 	if (c == NULL)
 		return;
+	for (i = 0; i < CACHE_SLOTS; i++)
+		cache_clear(&c->cache[i]);
 	if (c->res != NULL)
 		ldns_resolver_deep_free(c->res);
 	free(c);
@@ -393,12 +482,23 @@ lookup(struct dane_ctx *c, const char *name, ldns_rr_type type,
 	if ((a->qname = ldns_dname_new_frm_str(name)) == NULL)
 		return DANE_ERR_INVAL;
 	a->owner = a->qname;		/* until a chain is followed */
-	st = ldns_resolver_send(&a->pkt, c->res, a->qname, type,
-	    LDNS_RR_CLASS_IN, LDNS_RD);
-	if (st == LDNS_STATUS_MEM_ERR)
-		return DANE_ERR_NOMEM;
-	if (st != LDNS_STATUS_OK || a->pkt == NULL)
-		return DANE_OK;
+	if ((a->pkt = cache_get(c, a->qname, type)) == NULL) {
+		st = ldns_resolver_send(&a->pkt, c->res, a->qname, type,
+		    LDNS_RR_CLASS_IN, LDNS_RD);
+		if (st == LDNS_STATUS_MEM_ERR)
+			return DANE_ERR_NOMEM;
+		if (st != LDNS_STATUS_OK || a->pkt == NULL)
+			return DANE_OK;
+		switch (ldns_pkt_get_rcode(a->pkt)) {
+		case LDNS_RCODE_NOERROR:
+		case LDNS_RCODE_NXDOMAIN:
+			if (!ldns_pkt_tc(a->pkt))
+				cache_put(c, a->qname, type, a->pkt);
+			break;
+		default:
+			break;
+		}
+	}
 	switch (ldns_pkt_get_rcode(a->pkt)) {
 	case LDNS_RCODE_NOERROR:
 	case LDNS_RCODE_NXDOMAIN:

@@ -546,9 +546,9 @@ def main():
                 failed += 1
                 print("FAIL %s: %s" % (fn.__name__, e))
     finally:
-        world.stop()
-    print("%d checks failed; %.1f s; world %s" % (failed, time.time() - t0,
-                                                 world.dir))
+        world.stop(keep=failed > 0)
+    print("%d checks failed; %.1f s%s" % (failed, time.time() - t0,
+          "; world kept in %s" % world.dir if failed else ""))
     return 1 if failed else 0
 
 

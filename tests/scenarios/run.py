@@ -102,8 +102,11 @@ class World:
         self.run(["sh", os.path.join(TOP_SRCDIR, "cf", "dane-services"),
                   "add", "/etc/services"], check=True)
 
-    def stop(self):
+    def stop(self, keep=True):
+        """Stop the world; remove its directory unless keep."""
         subprocess.run(["bash", WORLD, "stop", self.dir], check=False)
+        if not keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def run(self, cmd, stdin=None, env=None, check=False):
         envs = ["env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
@@ -351,8 +354,10 @@ def main():
                     make_cf(world, phase == "dane", sc)
                     current = sc.config_key()
                 results[(sc.name, phase)] = deliver(world, sc, phase)
-    finally:
+    except BaseException:
         world.stop()
+        print("world kept in %s" % world.dir, file=sys.stderr)
+        raise
     failures = 0
     rows = []
     for sc in scenarios:
@@ -370,9 +375,11 @@ def main():
                 for q in dane["queue"]:
                     print("   queue: " + q, file=sys.stderr)
     print_table(rows, phases)
-    print("\n%d scenarios, %d as expected, %d wrong; %.1f s" %
+    world.stop(keep=bool(failures))
+    print("\n%d scenarios, %d as expected, %d wrong; %.1f s%s" %
           (len(scenarios), len(scenarios) - failures, failures,
-           time.time() - t0))
+           time.time() - t0, "; world kept in %s" % world.dir
+           if failures else ""))
     return 1 if failures else 0
 
 

@@ -689,3 +689,60 @@ Test(dns, non_validating_resolver_is_reported_once)
 	cr_expect_eq(run(cases, N(cases)), 0, "got failing cases, want none "
 	    "(see the messages above)");
 }
+
+/*
+ * Replies are kept for their TTL (CONFORMANCE item 37): the second host of
+ * one destination does not repeat the MX query, a reply with TTL 0 is
+ * never reused.
+ */
+static void
+two_hosts(const struct spec *specs, const char *want)
+{
+	static const char *const hosts[] = { "mx.example.com",
+		"mx2.example.com" };
+	struct dane_facts *f = NULL;
+	struct dane_ctx *c;
+	size_t i;
+
+	server_start(specs);
+	c = new_ctx();
+	for (i = 0; i < N(hosts); i++) {
+		cr_assert_eq(dane_gather(c, "example.com", hosts[i], 25, &f),
+		    DANE_OK);
+		cr_assert(f->host_in_mx, "%s: got not in MX, want in MX",
+		    hosts[i]);
+		dane_facts_free(f);
+	}
+	server_stop();
+	dane_ctx_free(c);
+	cr_expect_str_eq(S.log, want, "item 37: queries got \"%s\", want "
+	    "\"%s\"", S.log, want);
+}
+
+Test(dns, replies_are_reused_within_their_ttl)
+{
+	static const struct spec cached[SPECS_MAX] = {
+		{ "example.com", "MX", AD, "example.com. 300 IN MX 10 "
+		  "mx.example.com.|example.com. 300 IN MX 20 mx2.example.com." },
+		A_OK, AAAA_OK, { T_ORIG, "TLSA", AD | NX, NULL },
+		{ "mx2.example.com", "A", AD,
+		  "mx2.example.com. 300 IN A 192.0.2.2" },
+		{ "mx2.example.com", "AAAA", AD, NULL },
+		{ "_25._tcp.mx2.example.com", "TLSA", AD | NX, NULL },
+	};
+	static const struct spec ttl0[SPECS_MAX] = {
+		{ "example.com", "MX", AD, "example.com. 0 IN MX 10 "
+		  "mx.example.com.|example.com. 0 IN MX 20 mx2.example.com." },
+		A_OK, AAAA_OK, { T_ORIG, "TLSA", AD | NX, NULL },
+		{ "mx2.example.com", "A", AD,
+		  "mx2.example.com. 300 IN A 192.0.2.2" },
+		{ "mx2.example.com", "AAAA", AD, NULL },
+		{ "_25._tcp.mx2.example.com", "TLSA", AD | NX, NULL },
+	};
+
+	two_hosts(cached, Q_MXA " " T_ORIG "/TLSA mx2.example.com/A "
+	    "mx2.example.com/AAAA _25._tcp.mx2.example.com/TLSA");
+	two_hosts(ttl0, Q_MXA " " T_ORIG "/TLSA example.com/MX "
+	    "mx2.example.com/A mx2.example.com/AAAA "
+	    "_25._tcp.mx2.example.com/TLSA");
+}
