@@ -314,6 +314,19 @@ int dane_access_domain(struct dane_access *a, const char *tag,
 int dane_access_addr(struct dane_access *a, const char *tag,
     const char *addr, char *val, size_t vsize, char *key, size_t ksize);
 
+
+/*
+ * Offer the context a reply the caller received itself from the same
+ * resolver (wire format, e.g. sendmail's own MX lookup), received `age`
+ * seconds ago, so that dane_gather() need not ask again.  Only a reply
+ * with the AD bit set, NOERROR or NXDOMAIN, not truncated, with one
+ * question, is kept (for its TTL less `age`); anything else is ignored,
+ * since a reply without AD may just come from a query that did not ask
+ * for it.  Returns DANE_OK (kept or ignored) or DANE_ERR_NOMEM.
+ */
+enum dane_result dane_ctx_seed(struct dane_ctx *c, const unsigned char *wire,
+    size_t len, unsigned age);
+
 #ifdef __cplusplus
 }
 #endif

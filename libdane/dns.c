@@ -58,7 +58,9 @@
  *	in the context for the smallest TTL they carry, at most 300
  *	seconds, in a few slots: the next host of the same destination, or
  *	the next delivery in the same process (a queue run), does not ask
- *	again.  A reply with TTL 0 is not kept.
+ *	again.  A reply with TTL 0 is not kept.  dane_ctx_seed() adds a
+ *	reply the caller got from the same resolver (sendmail's own MX
+ *	lookup), but only one carrying AD.
  *
  *	The context is not thread-safe; one context serves any number of
  *	sequential dane_gather() calls.
@@ -316,15 +318,16 @@ min_ttl(const ldns_rr_list *l, uint32_t ttl)
 /* Keep a reply for the smallest TTL in it (denials: the SOA's). */
 static void
 cache_put(struct dane_ctx *c, const ldns_rdf *qname, ldns_rr_type type,
-    const ldns_pkt *pkt)
+    const ldns_pkt *pkt, unsigned age)
 {
 	struct cached *e;
 	uint32_t ttl;
 
 	ttl = min_ttl(ldns_pkt_answer(pkt), CACHE_TTL_MAX);
 	ttl = min_ttl(ldns_pkt_authority(pkt), ttl);
-	if (ttl == 0)
+	if (ttl <= age)
 		return;
+	ttl -= age;
 	e = &c->cache[c->cache_next];
 	c->cache_next = (c->cache_next + 1) % CACHE_SLOTS;
 	cache_clear(e);
@@ -335,6 +338,32 @@ cache_put(struct dane_ctx *c, const ldns_rdf *qname, ldns_rr_type type,
 	}
 	e->type = type;
 	e->expires = time(NULL) + (time_t)ttl;
+}
+
+enum dane_result
+dane_ctx_seed(struct dane_ctx *c, const unsigned char *wire, size_t len,
+    unsigned age)
+{
+	ldns_pkt *pkt = NULL;
+	ldns_rr *q;
+	ldns_status st;
+
+	if (c == NULL || wire == NULL)
+		return DANE_OK;
+	st = ldns_wire2pkt(&pkt, wire, len);
+	if (st == LDNS_STATUS_MEM_ERR)
+		return DANE_ERR_NOMEM;
+	if (st != LDNS_STATUS_OK || pkt == NULL)
+		return DANE_OK;
+	if (ldns_pkt_ad(pkt) && !ldns_pkt_tc(pkt) && ldns_pkt_qr(pkt) &&
+	    ldns_pkt_qdcount(pkt) == 1 &&
+	    (ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NOERROR ||
+	    ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NXDOMAIN) &&
+	    (q = ldns_rr_list_rr(ldns_pkt_question(pkt), 0)) != NULL &&
+	    ldns_rr_get_class(q) == LDNS_RR_CLASS_IN)
+		cache_put(c, ldns_rr_owner(q), ldns_rr_get_type(q), pkt, age);
+	ldns_pkt_free(pkt);
+	return DANE_OK;
 }
 
 void
@@ -493,7 +522,7 @@ lookup(struct dane_ctx *c, const char *name, ldns_rr_type type,
 		case LDNS_RCODE_NOERROR:
 		case LDNS_RCODE_NXDOMAIN:
 			if (!ldns_pkt_tc(a->pkt))
-				cache_put(c, a->qname, type, a->pkt);
+				cache_put(c, a->qname, type, a->pkt, 0);
 			break;
 		default:
 			break;

@@ -42,6 +42,7 @@
 #include <sys/auxv.h>
 #include <sys/socket.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/ssl.h>
@@ -58,6 +59,8 @@
 #define POLICY_SLOTS 16
 #define CONN_SLOTS 16
 #define ALIAS_SLOTS 32
+#define SEED_SLOTS 4
+#define SEED_MAX 4096
 
 struct policy_slot {
 	char server[DANE_NAME_MAX];
@@ -73,6 +76,13 @@ struct policy_slot {
 struct alias_slot {
 	char owner[DANE_NAME_MAX];
 	char target[DANE_NAME_MAX];
+};
+
+/* A validated MX reply sendmail received itself, offered to libdane. */
+struct seed_slot {
+	size_t len;
+	time_t when;
+	unsigned char wire[SEED_MAX];
 };
 
 struct conn_slot {
@@ -95,6 +105,8 @@ static struct {
 	size_t conn_next;
 	struct alias_slot alias[ALIAS_SLOTS];
 	size_t alias_next;
+	struct seed_slot seed[SEED_SLOTS];
+	size_t seed_next;
 	char pending_server[DANE_NAME_MAX];
 	char pending_nexthop[DANE_NAME_MAX];
 	enum smdane_mode pending_mode;
@@ -271,6 +283,43 @@ observe_cnames(const unsigned char *pkt, int len)
 	}
 }
 
+/*
+ * sendmail's own MX lookup, when it came back validated (AD: the
+ * resolver is asked with trust-ad), need not be repeated by libdane.
+ */
+static void
+observe_mx(int type, const unsigned char *pkt, int len)
+{
+	struct seed_slot *sl;
+
+	if (type != ns_t_mx || len < 12 || len > SEED_MAX ||
+	    (pkt[3] & 0x20) == 0 || S.cfg.resolv_conf[0] != '\0')
+		return;
+	sl = &S.seed[S.seed_next];
+	S.seed_next = (S.seed_next + 1) % SEED_SLOTS;
+	memcpy(sl->wire, pkt, (size_t)len);
+	sl->len = (size_t)len;
+	sl->when = time(NULL);
+}
+
+/* Hand the recorded replies to a (new) context. */
+static void
+seed_context(struct dane_ctx *ctx)
+{
+	time_t now = time(NULL);
+	size_t i;
+
+	for (i = 0; i < SEED_SLOTS; i++) {
+		struct seed_slot *sl = &S.seed[i];
+
+		if (sl->len == 0)
+			continue;
+		(void)dane_ctx_seed(ctx, sl->wire, sl->len,
+		    now > sl->when ? (unsigned)(now - sl->when) : 0);
+		sl->len = 0;
+	}
+}
+
 /* The name whose (most recently seen) CNAME chain ends at name. */
 static const char *
 original_of(const char *name)
@@ -329,6 +378,7 @@ policy_for(const char *server, const char *nexthop)
 	if (nexthop[0] != '[')
 		snprintf(slot->original, sizeof(slot->original), "%s",
 		    original_of(nexthop));
+	seed_context(ctx);
 	slot->error = dane_gather(ctx, slot->original[0] != '\0' ?
 	    slot->original : nexthop, server, S.port, &facts);
 	if (slot->error == DANE_OK)
@@ -606,8 +656,10 @@ res_search(const char *dname, int class, int type, unsigned char *answer,
 	if (!S.active || S.busy || dname == NULL ||
 	    !smdane_is_channel_name(dname)) {
 		n = next(dname, class, type, answer, anslen);
-		if (S.active && !S.busy && n > 0)
+		if (S.active && !S.busy && n > 0) {
 			observe_cnames(answer, n < anslen ? n : anslen);
+			observe_mx(type, answer, n < anslen ? n : anslen);
+		}
 		return n;
 	}
 	if (class != ns_c_in || type != ns_t_txt) {
@@ -636,8 +688,10 @@ res_query(const char *dname, int class, int type, unsigned char *answer,
 	if (next == NULL)
 		next = (res_search_fn *)real("res_query");
 	n = next(dname, class, type, answer, anslen);
-	if (S.active && !S.busy && n > 0)
+	if (S.active && !S.busy && n > 0) {
 		observe_cnames(answer, n < anslen ? n : anslen);
+		observe_mx(type, answer, n < anslen ? n : anslen);
+	}
 	return n;
 }
 
