@@ -246,6 +246,10 @@ def describe(obs):
         return cell
     if obs["queue"]:
         return "deferred: " + obs["queue"][0].replace("Deferred: ", "")
+    if outcome(obs) == "BOUNCE":
+        m = re.search(r"to=<?%s>?,.*stat=(.*)" % re.escape(obs["rcpt"]),
+                      obs["log"], re.I)
+        return "bounced: " + (m.group(1) if m else "?")
     return "LOST (not delivered, not queued) rc=%d %s" % (obs["rc"],
                                                           obs["stderr"])
 
@@ -260,6 +264,9 @@ def outcome(obs):
         return "OPP"
     if obs["queue"]:
         return "DEFER"
+    if re.search(r"to=<?%s>?,.*dsn=5\.\d+\.\d+, stat=" % re.escape(
+            obs["rcpt"]), obs["log"], re.I):
+        return "BOUNCE"
     return "LOST"
 
 
