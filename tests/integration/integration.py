@@ -325,6 +325,32 @@ def host_status_after_dane_failure(ctx):
            "the host status was cleared")
 
 
+@check
+def delay_dsn_names_the_reason(ctx):
+    """The delay notification to the sender carries the DANE reason
+    (Timeout.queuewarn shortened to 1s; the DSN is read from the queue,
+    where it waits for the world's local mailer)."""
+    ctx.cf(dane=True)
+    ctx.clear()
+    pre = {"LD_PRELOAD": MODULE}
+    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-odi", "-oi",
+               "-OTimeout.queuewarn=1s", "-f", "root@client.dane.test",
+               "dsn@sbad.dane.test"], stdin="Subject: dsn\n\nx\n", env=pre)
+    time.sleep(2.5)     # queue times are whole seconds
+    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-qf", "-OTimeout.queuewarn=1s"],
+              env=pre)
+    out = ctx.w.sh("for q in /var/spool/mqueue/qf*; do "
+                   "grep -q '^SMAILER-DAEMON' \"$q\" && cat \"/var/spool/mqueue/df${q#*/qf}\";"
+                   " done").stdout
+    expect("could not be delivered" in out or "Warning" in out or
+           "Delayed" in out, "no delay DSN queued: %r" % out[:300])
+    expect(re.search(r"454 4\.7\.5 DANE: no TLSA record of mxbad\.dane\.test",
+                     out), "DSN lacks the DANE reason: %r" % out[:600])
+    expect(re.search(r"Action: delayed", out) and
+           re.search(r"Status: 4\.7\.5", out),
+           "DSN status is not 4.7.5: %r" % out[:600])
+
+
 # --- the module in other programs -------------------------------------------
 
 @check
