@@ -36,6 +36,7 @@
 #include <openssl/x509.h>
 
 #include "dane.h"
+#include "testdata.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define DATA "tests/unit/match.in"
@@ -71,20 +72,6 @@ static struct {
 static size_t ncerts;
 static struct mcase cases[CASES_MAX];
 static size_t ncases;
-
-static FILE *
-open_src(const char *rel)
-{
-	const char *top = getenv("top_srcdir");
-	char path[1024];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", top != NULL ? top : ".", rel);
-	fp = fopen(path, "r");
-	cr_assert_not_null(fp, "open %s: got NULL, want the file "
-	    "(run from the top of the tree or set top_srcdir)", path);
-	return fp;
-}
 
 static X509 *
 cert_named(const struct mcase *c, const char *name)

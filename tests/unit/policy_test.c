@@ -21,6 +21,7 @@
 #include <criterion/criterion.h>
 
 #include "dane.h"
+#include "testdata.h"
 #include "danei.h"
 #include "testcert.h"
 
@@ -73,20 +74,6 @@ static struct trow rows[ROWS_MAX];
 static size_t nrows;
 static unsigned char *cert_der, *spki_der;
 static size_t cert_len, spki_len;
-
-static FILE *
-open_src(const char *rel)
-{
-	const char *top = getenv("top_srcdir");
-	char path[1024];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", top != NULL ? top : ".", rel);
-	fp = fopen(path, "r");
-	cr_assert_not_null(fp, "open %s: got NULL, want the file "
-	    "(run from the top of the tree or set top_srcdir)", path);
-	return fp;
-}
 
 static void
 chomp(char *s)
