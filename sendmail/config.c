@@ -206,11 +206,16 @@ smdane_service_parse(const char *name, enum smdane_mode *mode,
 	unsigned long v;
 	char *end;
 
-	if (strncmp(name, "dane", 4) != 0)
+	if (strncmp(name, "smtp-", 5) == 0 && isdigit((unsigned char)name[5])) {
+		/* a mailer without DANE on another port */
+		p = name + 4;
+		*mode = SMDANE_MODE_NONE;
+	} else if (strncmp(name, "dane", 4) == 0) {
+		p = name + 4;
+		*mode = SMDANE_MODE_DANE;
+	} else
 		return -1;
-	p = name + 4;
-	*mode = SMDANE_MODE_DANE;
-	if (strncmp(p, "-only", 5) == 0) {
+	if (*mode == SMDANE_MODE_DANE && strncmp(p, "-only", 5) == 0) {
 		*mode = SMDANE_MODE_ONLY;
 		p += 5;
 	}

@@ -76,6 +76,7 @@ struct policy_slot {
 struct alias_slot {
 	char owner[DANE_NAME_MAX];
 	char target[DANE_NAME_MAX];
+	unsigned gen;			/* delivery generation when seen */
 };
 
 /* A validated MX reply sendmail received itself, offered to libdane. */
@@ -85,8 +86,16 @@ struct seed_slot {
 	unsigned char wire[SEED_MAX];
 };
 
+/*
+ * What a completed handshake showed, keyed by server name and the
+ * digests of the certificate the server presented.  The rulesets see
+ * the certificate digest of the connection they are checking (also on
+ * a cached connection), so a result is only ever applied to a session
+ * with that same certificate: the peer proved it holds its key.
+ */
 struct conn_slot {
 	char server[DANE_NAME_MAX];
+	char md5[33], sha1[41], sha256[65];	/* lower-case hex */
 	struct smdane_conn conn;
 };
 
@@ -105,11 +114,13 @@ static struct {
 	size_t conn_next;
 	struct alias_slot alias[ALIAS_SLOTS];
 	size_t alias_next;
+	unsigned gen;			/* deliveries started so far */
 	struct seed_slot seed[SEED_SLOTS];
 	size_t seed_next;
 	char pending_server[DANE_NAME_MAX];
 	char pending_nexthop[DANE_NAME_MAX];
 	enum smdane_mode pending_mode;
+	struct smdane_conn handshake;	/* the one in progress */
 	int ssl_idx;
 } S = { .ssl_idx = -1 };
 
@@ -278,6 +289,7 @@ observe_cnames(const unsigned char *pkt, int len)
 			S.alias_next = (S.alias_next + 1) % ALIAS_SLOTS;
 			snprintf(a->owner, sizeof(a->owner), "%s", owner);
 			snprintf(a->target, sizeof(a->target), "%s", target);
+			a->gen = S.gen;
 		}
 		p += rdlen;
 	}
@@ -320,7 +332,12 @@ seed_context(struct dane_ctx *ctx)
 	}
 }
 
-/* The name whose (most recently seen) CNAME chain ends at name. */
+/*
+ * The name whose (most recently seen) CNAME chain ends at name.  Only
+ * CNAMEs met since the previous delivery began count: those of the
+ * envelope being delivered (its addresses are canonified just before),
+ * not of earlier envelopes of a queue run.
+ */
 static const char *
 original_of(const char *name)
 {
@@ -333,6 +350,7 @@ original_of(const char *name)
 		for (k = 0; k < ALIAS_SLOTS && found == NULL; k++) {
 			i = (S.alias_next + ALIAS_SLOTS - 1 - k) % ALIAS_SLOTS;
 			if (S.alias[i].owner[0] != '\0' &&
+			    S.alias[i].gen + 1 >= S.gen &&
 			    strcmp(S.alias[i].target, cur) == 0 &&
 			    strcmp(S.alias[i].owner, name) != 0)
 				found = S.alias[i].owner;
@@ -373,36 +391,115 @@ policy_for(const char *server, const char *nexthop)
 		slot->error = S.ctx_error;
 		return slot;
 	}
-	/* an MX destination reached through a CNAME: start from its
-	 * original name, the expansion is found again by the lookup */
-	if (nexthop[0] != '[')
+	seed_context(ctx);
+	slot->error = dane_gather(ctx, nexthop, server, S.port, &facts);
+	if (slot->error == DANE_OK)
+		slot->error = dane_decide(&S.cfg.settings, facts,
+		    &slot->policy);
+	dane_facts_free(facts);
+	facts = NULL;
+	/*
+	 * An MX destination reached through a CNAME (sendmail canonified
+	 * the recipient domain): the original name is a reference
+	 * identifier too (RFC 7672 section 3.2.2).  Its policy is taken
+	 * only when it authenticates as the canonical one does, so that
+	 * the original name can add a name, never lower the level.
+	 */
+	if (slot->policy != NULL && slot->policy->level == DANE_LEVEL_AUTH &&
+	    nexthop[0] != '[' && strcmp(original_of(nexthop), nexthop) != 0) {
+		struct dane_policy *orig = NULL;
+
 		snprintf(slot->original, sizeof(slot->original), "%s",
 		    original_of(nexthop));
-	seed_context(ctx);
-	slot->error = dane_gather(ctx, slot->original[0] != '\0' ?
-	    slot->original : nexthop, server, S.port, &facts);
-	if (slot->error == DANE_OK)
-		slot->error = dane_decide(&S.cfg.settings, facts, &slot->policy);
+		if (dane_gather(ctx, slot->original, server, S.port,
+		    &facts) == DANE_OK &&
+		    dane_decide(&S.cfg.settings, facts, &orig) == DANE_OK &&
+		    orig->level == DANE_LEVEL_AUTH) {
+			dane_policy_free(slot->policy);
+			slot->policy = orig;
+		} else {
+			dane_policy_free(orig);
+			slot->original[0] = '\0';
+		}
+	}
 	dane_facts_free(facts);
 	return slot;
 }
 
-static struct smdane_conn *
-conn_for(const char *server, int create)
+static int
+fp_equal(const char *hex, const char *q)
 {
-	struct conn_slot *c;
+	return hex[0] != '\0' && strcasecmp(hex, q) == 0;
+}
+
+/* The record of a session with this server and certificate digest. */
+static struct smdane_conn *
+conn_find(const char *server, const char *certfp)
+{
 	size_t i;
 
-	for (i = 0; i < CONN_SLOTS; i++)
-		if (strcmp(S.conn[i].server, server) == 0)
-			return &S.conn[i].conn;
-	if (!create)
+	if (certfp[0] == '\0')
 		return NULL;
-	c = &S.conn[S.conn_next];
-	S.conn_next = (S.conn_next + 1) % CONN_SLOTS;
-	memset(c, 0, sizeof(*c));
-	snprintf(c->server, sizeof(c->server), "%s", server);
-	return &c->conn;
+	for (i = 0; i < CONN_SLOTS; i++) {
+		struct conn_slot *c = &S.conn[i];
+
+		if (strcmp(c->server, server) == 0 &&
+		    (fp_equal(c->md5, certfp) || fp_equal(c->sha1, certfp) ||
+		    fp_equal(c->sha256, certfp)))
+			return &c->conn;
+	}
+	return NULL;
+}
+
+static void
+hex_digest(X509 *cert, const EVP_MD *md, char *out, size_t size)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	out[0] = '\0';
+	if (md == NULL || X509_digest(cert, md, d, &n) != 1 ||
+	    2 * (size_t)n + 1 > size)
+		return;
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/*
+ * Record a completed handshake.  A DANE check replaces what was known
+ * for that certificate; a session without one (opportunistic, encrypt)
+ * only adds a record, so it cannot erase an earlier check's result.
+ */
+static void
+conn_record(const char *server, SSL *ssl, const struct smdane_conn *c,
+    int checked)
+{
+	char md5[33], sha1[41], sha256[65];
+	struct conn_slot *slot = NULL;
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+	size_t i;
+
+	if (peer == NULL)
+		return;
+	hex_digest(peer, EVP_md5(), md5, sizeof(md5));
+	hex_digest(peer, EVP_sha1(), sha1, sizeof(sha1));
+	hex_digest(peer, EVP_sha256(), sha256, sizeof(sha256));
+	for (i = 0; i < CONN_SLOTS && slot == NULL; i++)
+		if (strcmp(S.conn[i].server, server) == 0 &&
+		    strcmp(S.conn[i].sha256, sha256) == 0)
+			slot = &S.conn[i];
+	if (slot != NULL && !checked)
+		return;
+	if (slot == NULL) {
+		slot = &S.conn[S.conn_next];
+		S.conn_next = (S.conn_next + 1) % CONN_SLOTS;
+	}
+	memset(slot, 0, sizeof(*slot));
+	snprintf(slot->server, sizeof(slot->server), "%s", server);
+	memcpy(slot->md5, md5, sizeof(md5));
+	memcpy(slot->sha1, sha1, sizeof(sha1));
+	memcpy(slot->sha256, sha256, sizeof(sha256));
+	slot->conn = *c;
 }
 
 /* ---- getservbyname: the mailer's DANE mode ------------------------- */
@@ -421,9 +518,17 @@ getservbyname(const char *name, const char *proto)
 	if (!S.active || S.busy || name == NULL || proto == NULL ||
 	    strcmp(proto, "tcp") != 0)
 		return next(name, proto);
+	S.gen++;			/* a delivery begins */
 	if (smdane_service_parse(name, &mode, &port) != 0) {
 		S.mode = SMDANE_MODE_NONE;
 		return next(name, proto);
+	}
+	if (mode == SMDANE_MODE_NONE) {
+		S.mode = mode;
+		dane_ent.s_name = (char *)name;
+		dane_ent.s_proto = (char *)"tcp";
+		dane_ent.s_port = htons(port);
+		return &dane_ent;
 	}
 	/* a new delivery: DNS facts are gathered afresh */
 	policies_reset();
@@ -558,6 +663,7 @@ answer_for(const struct smdane_query *q, const char *nexthop,
 static void
 verdict(const char *name, char *answer, size_t size)
 {
+	struct smdane_conn unknown;
 	struct smdane_query q;
 	struct policy_slot *ps, *ps2;
 	struct smdane_conn *conn = NULL;
@@ -569,6 +675,10 @@ verdict(const char *name, char *answer, size_t size)
 		snprintf(answer, size, "FAIL \"DANE: malformed verdict query\"");
 		return;
 	}
+	if (S.mode == SMDANE_MODE_NONE) {
+		snprintf(answer, size, "OK");
+		return;
+	}
 	if (S.cfg.error) {
 		char clean[160];
 
@@ -577,19 +687,17 @@ verdict(const char *name, char *answer, size_t size)
 		    clean);
 		return;
 	}
-	if (S.mode == SMDANE_MODE_NONE) {
-		snprintf(answer, size, "OK");
-		return;
-	}
 	server = q.server[0] != '\0' ? q.server : q.nexthop;
-	if (strcmp(q.phase, "tls_server") == 0 &&
-	    !smdane_verify_is_tls(q.verify)) {
-		/* a new connection without TLS: forget earlier sessions */
-		conn = conn_for(server, 1);
-		memset(conn, 0, sizeof(*conn));
+	if (smdane_verify_is_tls(q.verify)) {
+		/* the session being checked, by its certificate; a TLS
+		 * session nothing is known of counts as unauthenticated */
+		conn = conn_find(server, q.certfp);
+		if (conn == NULL) {
+			memset(&unknown, 0, sizeof(unknown));
+			unknown.tls = 1;
+			conn = &unknown;
+		}
 	}
-	if (conn == NULL)
-		conn = conn_for(server, 0);
 	answer_for(&q, q.nexthop, conn, answer, size, &mode, &ps);
 	if (strcmp(q.phase, "try_tls") == 0) {
 		/* a new connection that offers STARTTLS */
@@ -611,12 +719,14 @@ verdict(const char *name, char *answer, size_t size)
 	    strncmp(answer, "OK", 2) == 0) {
 		answer_for(&q, q.rcpt, conn, answer2, sizeof(answer2), &mode2,
 		    &ps2);
-		if (ps2 != NULL && ps2->policy != NULL &&
-		    ps2->policy->reason != DANE_R_HOST_NOT_MX &&
-		    ps2->policy->reason != DANE_R_MX_FAILED &&
-		    strncmp(answer2, "OK", 2) != 0) {
+		/* a failed or bogus MX lookup of that domain is a refusal,
+		 * not a reason to ride on the first recipient's policy */
+		if (strncmp(answer2, "OK", 2) != 0 && !(ps2 != NULL &&
+		    ps2->policy != NULL &&
+		    ps2->policy->reason == DANE_R_HOST_NOT_MX)) {
 			snprintf(answer, size, "%s", answer2);
-			ps = ps2;
+			if (ps2 != NULL)
+				ps = ps2;
 		}
 	}
 	/* one line per connection: at tls_server, or at try_tls when that
@@ -717,8 +827,8 @@ SSL_connect(SSL *ssl)
 {
 	static ssl_connect_fn *next;
 	struct policy_slot *ps;
-	struct smdane_conn *conn;
 	const struct dane_policy *p;
+	struct smdane_conn *hs = &S.handshake;
 	int r, err;
 
 	if (next == NULL)
@@ -729,35 +839,35 @@ SSL_connect(SSL *ssl)
 	S.busy = 1;
 	ps = policy_for(S.pending_server, S.pending_nexthop);
 	p = ps->policy;
-	conn = conn_for(S.pending_server, 1);
 	if (S.ssl_idx < 0)
 		S.ssl_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	if (S.ssl_idx >= 0 && SSL_get_ex_data(ssl, S.ssl_idx) == NULL) {
-		/* first call for this handshake */
+		/* first call for this handshake (the socket is non-blocking:
+		 * sendmail calls again until it completes) */
 		(void)SSL_set_ex_data(ssl, S.ssl_idx, (void *)&S);
-		memset(conn, 0, sizeof(*conn));
-		snprintf(conn->nexthop, sizeof(conn->nexthop), "%s",
+		memset(hs, 0, sizeof(*hs));
+		snprintf(hs->nexthop, sizeof(hs->nexthop), "%s",
 		    S.pending_nexthop);
-		if (p != NULL) {
-			if (dane_ssl_apply_level(&S.cfg.settings, p, ssl,
-			    &conn->level) != DANE_OK)
-				slog(LOG_ERR, "STARTTLS=client, relay=%s, "
-				    "dane=error, reason=cannot enable DANE",
-				    S.pending_server);
-		}
+		if (p != NULL && dane_ssl_apply_level(&S.cfg.settings, p, ssl,
+		    &hs->level) != DANE_OK)
+			slog(LOG_ERR, "STARTTLS=client, relay=%s, dane=error, "
+			    "reason=cannot enable DANE", S.pending_server);
 	}
 	S.busy = 0;
 	r = next(ssl);
 	if (r == 1) {
-		conn->tls = 1;
-		if (p != NULL && p->level == DANE_LEVEL_AUTH) {
-			dane_ssl_check(p, ssl, &conn->auth);
-			conn->auth.matched.data = NULL;
+		int checked = p != NULL && hs->level == DANE_LEVEL_AUTH;
+
+		hs->tls = 1;
+		if (checked) {
+			dane_ssl_check(p, ssl, &hs->auth);
+			hs->auth.matched.data = NULL;
 		}
+		conn_record(S.pending_server, ssl, hs, checked);
 	} else {
 		err = SSL_get_error(ssl, r);
 		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
-			conn->handshake_failed = 1;
+			hs->handshake_failed = 1;
 			/* sendmail closes only one of its two descriptors and
 			 * would wait Timeout.quit on the other */
 			if (p != NULL && dane_level_requires_tls(p->level))

@@ -33,8 +33,9 @@ enum smdane_mode {
 int smdane_mode_parse(const char *value, enum smdane_mode *mode);
 const char *smdane_mode_name(enum smdane_mode mode);
 /*
- * A= service names of DANE mailers: "dane", "dane-only", and with a port
- * "dane-587", "dane-only-587".  Returns 0 and sets *mode and *port (25
+ * A= service names FEATURE(`dane') gives mailers: "dane", "dane-only",
+ * with a port "dane-587", "dane-only-587", and "smtp-2525" for a mailer
+ * without DANE on another port.  Returns 0 and sets *mode and *port (25
  * when absent), or -1 if name is not one of them.
  */
 int smdane_service_parse(const char *name, enum smdane_mode *mode,
@@ -68,6 +69,7 @@ struct smdane_query {
 	char addr[64];			/* ${server_addr}, "" if unknown */
 	char nexthop[DANE_NAME_MAX];	/* $&h without trailing dot */
 	char rcpt[DANE_NAME_MAX];	/* recipient domain (tls_rcpt) or "" */
+	char certfp[200];		/* ${cert_md5} or ${cert_fp}, hex only */
 };
 
 /* 1 if name (with or without final dot) belongs to the channel. */

@@ -7,7 +7,8 @@
  *	look up, through a `dns' map of type TXT, a name of the form
  *
  *	    _p.<phase>._v.<verify>._s.<server_name>._a.<server_addr>
- *	    ._h.<next hop>._r.<recipient domain>.v1.dane-hook.invalid.
+ *	    ._h.<next hop>._r.<recipient domain>._c.<certificate digest>
+ *	    .v1.dane-hook.invalid.
  *
  *	(one name; empty fields are "none").
  *
@@ -59,14 +60,15 @@ int
 smdane_query_parse(const char *name, struct smdane_query *q)
 {
 	static const char *const marks[] = { "._v.", "._s.", "._a.", "._h.",
-		"._r." };
+		"._r.", "._c." };
 	char *const fields[] = { q->phase, q->verify, q->server, q->addr,
-		q->nexthop, q->rcpt };
+		q->nexthop, q->rcpt, q->certfp };
 	const size_t sizes[] = { sizeof(q->phase), sizeof(q->verify),
 		sizeof(q->server), sizeof(q->addr), sizeof(q->nexthop),
-		sizeof(q->rcpt) };
-	const char *at[7], *end;
-	size_t n = strlen(name), i;
+		sizeof(q->rcpt), sizeof(q->certfp) };
+	const size_t nf = sizeof(fields) / sizeof(fields[0]);
+	const char *at[8], *end, *m;
+	size_t n = strlen(name), i, j, k;
 
 	memset(q, 0, sizeof(*q));
 	if (!smdane_is_channel_name(name) || strncasecmp(name, "_p.", 3) != 0)
@@ -74,16 +76,24 @@ smdane_query_parse(const char *name, struct smdane_query *q)
 	if (name[n - 1] == '.')
 		n--;
 	end = name + n - (sizeof(SMDANE_SUFFIX) - 1);
+	/* every marker exactly once: a field (a host name chosen by the
+	 * destination) must not be able to shift the others */
+	for (i = 0; i < nf - 1; i++) {
+		for (k = 0, m = name; (m = strstr(m, marks[i])) != NULL &&
+		    m < end; m += 4)
+			k++;
+		if (k != 1)
+			return -1;
+	}
 	at[0] = name + 3;
-	for (i = 0; i < 5; i++) {
-		const char *m = strstr(at[i], marks[i]);
-
+	for (i = 0; i < nf - 1; i++) {
+		m = strstr(at[i], marks[i]);
 		if (m == NULL || m > end)
 			return -1;
 		at[i + 1] = m + 4;
 	}
-	for (i = 0; i < 6; i++) {
-		const char *stop = i < 5 ? at[i + 1] - 4 : end;
+	for (i = 0; i < nf; i++) {
+		const char *stop = i < nf - 1 ? at[i + 1] - 4 : end;
 
 		if (copy_field(fields[i], sizes[i], at[i], stop) != 0 ||
 		    fields[i][0] == '\0')
@@ -91,6 +101,11 @@ smdane_query_parse(const char *name, struct smdane_query *q)
 		if (i >= 2 && strcmp(fields[i], "none") == 0)
 			fields[i][0] = '\0';
 	}
+	/* keep only the hex digits of the fingerprint */
+	for (i = j = 0; q->certfp[i] != '\0'; i++)
+		if (isxdigit((unsigned char)q->certfp[i]))
+			q->certfp[j++] = q->certfp[i];
+	q->certfp[j] = '\0';
 	if (q->nexthop[0] == '\0')
 		return -1;
 	return 0;

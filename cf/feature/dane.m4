@@ -13,7 +13,8 @@ dnl  The smtp family mailers named in the two lists get the third A=
 dnl  argument dane or dane-only (dane-587 and so on when their arguments
 dnl  were set to another port), which the module answers with the port and
 dnl  takes as the mode of the delivery; the others of that family get
-dnl  smtp, the stock port 25.  The try_tls, tls_server and tls_rcpt
+dnl  smtp (or smtp-2525 for a port set before the feature), so that every
+dnl  delivery tells the module its mode.  The try_tls, tls_server and tls_rcpt
 dnl  rulesets ask the module for a verdict through a TXT map lookup of a
 dnl  reserved .invalid name; without the module every SMTP delivery is
 dnl  deferred with 4.7.0 DANE extension not active.
@@ -40,7 +41,9 @@ define(`_SMDANE_PORT_', `ifdef(`$1', `regexp(defn(`$1'), `^TCP \$h \([0-9]+\)$',
 dnl _SMDANE_SET_(macro, mailer): the A= arguments of one smtp family mailer
 define(`_SMDANE_SET_', `ifelse(_SMDANE_IN_(`$2', DANE_ONLY_MAILERS), `1', `define(`$1', `TCP $'`h dane-only'_SMDANE_PORT_(`$1'))',
 	_SMDANE_IN_(`$2', DANE_MAILERS), `1', `define(`$1', `TCP $'`h dane'_SMDANE_PORT_(`$1'))',
-	`ifdef(`$1', , `define(`$1', `TCP $'`h smtp')')')')
+	`ifdef(`$1', `ifelse(_SMDANE_PORT_(`$1'), `', `',
+		`define(`$1', `TCP $'`h smtp'_SMDANE_PORT_(`$1'))')',
+		`define(`$1', `TCP $'`h smtp')')')')
 
 dnl every listed mailer must be one this feature can serve
 define(`_SMDANE_CHECK_', `ifelse(`$1', `', `',
@@ -72,18 +75,18 @@ Ksmdane dns -R TXT -t -T<TEMP> -d2s -r1
 
 divert(9)
 SLocal_try_tls
-R$*	$: $1 $| $>SMDANE_Ask <try_tls> $| $&{verify} $| $&{server_name} $| $&{server_addr} $| $&h $|
+R$*	$: $1 $| $>SMDANE_Ask <try_tls> $| $&{verify} $| $&{server_name} $| $&{server_addr} $| $&h $| $| $&{cert_md5} $&{cert_fp}
 R$* $| $#$*	$# $2
 R$* $| $*	$: $1
 
 SLocal_tls_server
-R$*	$: $1 $| $>SMDANE_Ask <tls_server> $| $&{verify} $| $&{server_name} $| $&{server_addr} $| $&h $|
+R$*	$: $1 $| $>SMDANE_Ask <tls_server> $| $&{verify} $| $&{server_name} $| $&{server_addr} $| $&h $| $| $&{cert_md5} $&{cert_fp}
 R$* $| $#$*	$# $2
 R$* $| $*	$: $1
 
 SLocal_tls_rcpt
 R$*	$: $1 $| $>SMDANE_Domain $1
-R$* $| $*	$: $1 $| $>SMDANE_Ask <tls_rcpt> $| $&{verify} $| $&{server_name} $| $&{server_addr} $| $&h $| $2
+R$* $| $*	$: $1 $| $>SMDANE_Ask <tls_rcpt> $| $&{verify} $| $&{server_name} $| $&{server_addr} $| $&h $| $2 $| $&{cert_md5} $&{cert_fp}
 R$* $| $#$*	$# $2
 R$* $| $*	$: $1
 
@@ -95,9 +98,9 @@ R$*	$@
 SSMDANE_Ask
 R$* $| $| $*	$1 $| none $| $2
 R$* $|	$1 $| none
-R<$-> $| $+ $| $+ $| $+ $| $+ . $| $+	<$1> $| $2 $| $3 $| $4 $| $5 $| $6
-R<$-> $| $+ $| $+ $| $+ $| $+ $| $+ .	<$1> $| $2 $| $3 $| $4 $| $5 $| $6
-R<$-> $| $+ $| $+ $| $+ $| $+ $| $+	$: $(smdane _p . $1 . _v . $2 . _s . $3 . _a . $4 . _h . $5 . _r . $6 . v1 . dane-hook . invalid . $: <NOHOOK> $)
+R<$-> $| $+ $| $+ $| $+ $| $+ . $| $+ $| $+	<$1> $| $2 $| $3 $| $4 $| $5 $| $6 $| $7
+R<$-> $| $+ $| $+ $| $+ $| $+ $| $+ . $| $+	<$1> $| $2 $| $3 $| $4 $| $5 $| $6 $| $7
+R<$-> $| $+ $| $+ $| $+ $| $+ $| $+ $| $+	$: $(smdane _p . $1 . _v . $2 . _s . $3 . _a . $4 . _h . $5 . _r . $6 . _c . $7 . v1 . dane-hook . invalid . $: <NOHOOK> $)
 R$* <TEMP>	$#error $@ 4.7.0 $: "454 4.7.0 DANE extension lookup failed"
 R<NOHOOK>	$#error $@ 4.7.0 $: "454 4.7.0 DANE extension not active"
 ROK $*	$@ OK

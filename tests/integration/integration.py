@@ -351,6 +351,83 @@ def delay_dsn_names_the_reason(ctx):
            "DSN status is not 4.7.5: %r" % out[:600])
 
 
+@check
+def cached_connection_other_mailer(ctx):
+    """A.9/68: a connection cached by one mailer without DANE (the server
+    showed another certificate without SNI) is not used for a secure
+    destination by that mailer after another mailer authenticated the
+    same host name."""
+    ctx.cf(dane=True, setup="mailertable:shared40.smi.test "
+           "smtp8:shared40.smi.test|mailertable:s40.rfc.dane.test "
+           "smtp8:s40.rfc.dane.test")
+    ctx.clear()
+    off = ctx.offsets()
+    for rcpt in ("m1@shared40.smi.test", "m2@sweak40.smi.dane.test",
+                 "m3@s40.rfc.dane.test"):
+        ctx.send([rcpt], ctx.subject("mailers"), mode="-odq")
+        time.sleep(1.1)
+    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-qf", "-OQueueSortOrder=time"],
+              env={"LD_PRELOAD": MODULE})
+    expect(authenticated_copies(ctx, off, "m1@shared40.smi.test"),
+           "m1 not delivered")
+    assert_only_authenticated(ctx, off, "m2@sweak40.smi.dane.test",
+                              "mx40.rfc.dane.test")
+    assert_only_authenticated(ctx, off, "m3@s40.rfc.dane.test",
+                              "mx40.rfc.dane.test")
+
+
+@check
+def sender_cname_cannot_lower_policy(ctx):
+    """An unsigned CNAME met while canonifying the sender (or an earlier
+    envelope of the queue run) does not weaken a recipient's policy."""
+    ctx.cf(dane=True)
+    ctx.clear()
+    off = ctx.offsets()
+    for sender, rcpt in (("x@evil.smi.test", "v1@snotls.dane.test"),
+                         ("x@evilta.smi.test", "v2@sbad.dane.test")):
+        subj = ctx.subject("cname")
+        msg = "From: %s\nSubject: %s\n\nx\n" % (sender, subj)
+        ctx.w.run(["/usr/sbin/sendmail", "-Am", "-odi", "-oi", "-f", sender,
+                   rcpt], stdin=msg, env={"LD_PRELOAD": MODULE})
+        expect(not ctx.messages(off, subj), "%s delivered" % rcpt)
+        expect("4.7.5" in ctx.queue().get(rcpt, ""),
+               "%s: %r" % (rcpt, ctx.queue().get(rcpt, "")))
+    # across envelopes of one queue run
+    ctx.clear()
+    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-odq", "-oi", "-f",
+               "x@evil.smi.test", "a@s311.dane.test"],
+              stdin="Subject: first\n\nx\n")
+    time.sleep(1.1)
+    subj = ctx.subject("victim")
+    ctx.send(["v3@snotls.dane.test"], subj, mode="-odq")
+    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-qf", "-OQueueSortOrder=time"],
+              env={"LD_PRELOAD": MODULE})
+    expect(not ctx.messages(off, subj), "v3@snotls.dane.test delivered")
+    expect("4.7.5" in ctx.queue().get("v3@snotls.dane.test", ""),
+           "v3: %r" % ctx.queue().get("v3@snotls.dane.test", ""))
+
+
+@check
+def mode_does_not_leak_to_next_delivery(ctx):
+    """DESIGN 4.4: a mailer without DANE on a numeric port, delivering
+    after a dane-only delivery in the same queue run, keeps its stock
+    behaviour."""
+    ctx.cf(dane=True, setup="mc:define(`DANE_MAILERS', `smtp')|"
+           "mc:define(`DANE_ONLY_MAILERS', `esmtp')|"
+           "mc:define(`SMTP8_MAILER_ARGS', `TCP $h 25')|"
+           "mailertable:insecure.test smtp8:insecure.test")
+    ctx.clear()
+    off = ctx.offsets()
+    ctx.send(["n1@s311.dane.test"], ctx.subject("only"), mode="-odq")
+    time.sleep(1.1)
+    subj = ctx.subject("plain")
+    ctx.send(["n2@insecure.test"], subj, mode="-odq")
+    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-qf", "-OQueueSortOrder=time"],
+              env={"LD_PRELOAD": MODULE})
+    expect(ctx.messages(off, subj), "smtp8 delivery to insecure.test: %r" %
+           ctx.queue().get("n2@insecure.test", ""))
+
+
 # --- the module in other programs -------------------------------------------
 
 @check

@@ -81,8 +81,9 @@ Test(channel, parses_query_name)
 	struct smdane_query q;
 
 	cr_assert_eq(smdane_query_parse("_p.tls_server._v.OK._s.mx1.example."
-	    "com._a.127.0.0.1._h.example.com._r.none.v1.dane-hook.invalid.",
-	    &q), 0);
+	    "com._a.127.0.0.1._h.example.com._r.none._c.AB:cd:01.v1.dane-hook"
+	    ".invalid.", &q), 0);
+	cr_assert_str_eq(q.certfp, "abcd01");
 	cr_assert_str_eq(q.phase, "tls_server");
 	cr_assert_str_eq(q.verify, "ok");
 	cr_assert_str_eq(q.server, "mx1.example.com");
@@ -91,7 +92,8 @@ Test(channel, parses_query_name)
 	cr_assert_str_eq(q.rcpt, "");
 	cr_assert_eq(smdane_query_parse("_p.tls_rcpt._v.none._s.none._a."
 	    "IPv6:2001:db8:0:0:0:0:0:1._h.[relay.example]._r.Other.Example"
-	    ".v1.dane-hook.invalid", &q), 0);
+	    "._c.none.v1.dane-hook.invalid", &q), 0);
+	cr_assert_str_eq(q.certfp, "");
 	cr_assert_str_eq(q.server, "");
 	cr_assert_str_eq(q.addr, "ipv6:2001:db8:0:0:0:0:0:1");
 	cr_assert_str_eq(q.nexthop, "[relay.example]");
@@ -110,7 +112,11 @@ Test(channel, rejects_other_names)
 	cr_assert_neq(smdane_query_parse("_p.x._v.y._a.z._s.w._h.d._r.none"
 	    ".v1.dane-hook.invalid.", &q), 0);
 	cr_assert_neq(smdane_query_parse("_p.x._v.y._s.z._a.none._h.._r."
-	    "none.v1.dane-hook.invalid.", &q), 0);
+	    "none._c.none.v1.dane-hook.invalid.", &q), 0);
+	/* a server name carrying a marker cannot shift the fields */
+	cr_assert_neq(smdane_query_parse("_p.tls_rcpt._v.ok._s.a._a.b._h.c._r."
+	    "d._a.none._h.example.com._r.none._c.none.v1.dane-hook.invalid.",
+	    &q), 0);
 }
 
 Test(config, service_names)
@@ -126,6 +132,8 @@ Test(config, service_names)
 		{ "dane-587", 0, SMDANE_MODE_DANE, 587 },
 		{ "dane-only-2525", 0, SMDANE_MODE_ONLY, 2525 },
 		{ "smtp", -1, 0, 0 },
+		{ "smtp-2525", 0, SMDANE_MODE_NONE, 2525 },
+		{ "smtp-x", -1, 0, 0 },
 		{ "dane-", -1, 0, 0 },
 		{ "dane-0", -1, 0, 0 },
 		{ "dane-70000", -1, 0, 0 },
