@@ -95,7 +95,7 @@ struct seed_slot {
  */
 struct conn_slot {
 	char server[DANE_NAME_MAX];
-	char md5[33], sha1[41], sha256[65];	/* lower-case hex */
+	char md5[33], sha1[41], sha256[65], sha512[129]; /* lower-case hex */
 	struct smdane_conn conn;
 };
 
@@ -445,7 +445,7 @@ conn_find(const char *server, const char *certfp)
 
 		if (strcmp(c->server, server) == 0 &&
 		    (fp_equal(c->md5, certfp) || fp_equal(c->sha1, certfp) ||
-		    fp_equal(c->sha256, certfp)))
+		    fp_equal(c->sha256, certfp) || fp_equal(c->sha512, certfp)))
 			return &c->conn;
 	}
 	return NULL;
@@ -474,7 +474,7 @@ static void
 conn_record(const char *server, SSL *ssl, const struct smdane_conn *c,
     int checked)
 {
-	char md5[33], sha1[41], sha256[65];
+	char md5[33], sha1[41], sha256[65], sha512[129];
 	struct conn_slot *slot = NULL;
 	X509 *peer = SSL_get0_peer_certificate(ssl);
 	size_t i;
@@ -484,6 +484,7 @@ conn_record(const char *server, SSL *ssl, const struct smdane_conn *c,
 	hex_digest(peer, EVP_md5(), md5, sizeof(md5));
 	hex_digest(peer, EVP_sha1(), sha1, sizeof(sha1));
 	hex_digest(peer, EVP_sha256(), sha256, sizeof(sha256));
+	hex_digest(peer, EVP_sha512(), sha512, sizeof(sha512));
 	for (i = 0; i < CONN_SLOTS && slot == NULL; i++)
 		if (strcmp(S.conn[i].server, server) == 0 &&
 		    strcmp(S.conn[i].sha256, sha256) == 0)
@@ -499,6 +500,7 @@ conn_record(const char *server, SSL *ssl, const struct smdane_conn *c,
 	memcpy(slot->md5, md5, sizeof(md5));
 	memcpy(slot->sha1, sha1, sizeof(sha1));
 	memcpy(slot->sha256, sha256, sizeof(sha256));
+	memcpy(slot->sha512, sha512, sizeof(sha512));
 	slot->conn = *c;
 }
 
