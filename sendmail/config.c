@@ -164,6 +164,9 @@ access_line(struct smdane_config *c, const char *rest)
 	if ((strcmp(type, "hash") == 0 || strcmp(type, "btree") == 0) &&
 	    last[0] == '/')
 		snprintf(c->access_db, sizeof(c->access_db), "%s.db", last);
+	else
+		snprintf(c->access_unreadable, sizeof(c->access_unreadable),
+		    "%s", type);
 }
 
 int
@@ -206,6 +209,11 @@ smdane_service_parse(const char *name, enum smdane_mode *mode,
 	unsigned long v;
 	char *end;
 
+	if (strcmp(name, "smtp") == 0) {
+		*mode = SMDANE_MODE_NONE;
+		*port = 25;
+		return 0;
+	}
 	if (strncmp(name, "smtp-", 5) == 0 && isdigit((unsigned char)name[5])) {
 		/* a mailer without DANE on another port */
 		p = name + 4;

@@ -115,6 +115,7 @@ static struct {
 	struct alias_slot alias[ALIAS_SLOTS];
 	size_t alias_next;
 	unsigned gen;			/* deliveries started so far */
+	int warned_access;
 	struct seed_slot seed[SEED_SLOTS];
 	size_t seed_next;
 	char pending_server[DANE_NAME_MAX];
@@ -256,7 +257,7 @@ static void
 observe_cnames(const unsigned char *pkt, int len)
 {
 	const unsigned char *p, *end = pkt + len;
-	char owner[DANE_NAME_MAX], target[DANE_NAME_MAX];
+	char cur[DANE_NAME_MAX], owner[DANE_NAME_MAX], target[DANE_NAME_MAX];
 	unsigned qd, an, type, rdlen, i;
 	struct alias_slot *a;
 	int n;
@@ -266,11 +267,12 @@ observe_cnames(const unsigned char *pkt, int len)
 	qd = (unsigned)pkt[4] << 8 | pkt[5];
 	an = (unsigned)pkt[6] << 8 | pkt[7];
 	p = pkt + 12;
-	for (i = 0; i < qd; i++) {
-		if ((n = dn_skipname(p, end)) < 0 || p + n + 4 > end)
-			return;
-		p += n + 4;
-	}
+	if (qd != 1 || (n = dn_expand(pkt, end, p, cur, sizeof(cur))) < 0 ||
+	    p + n + 4 > end)
+		return;
+	lower_nodot(cur);
+	p += n + 4;
+	/* only the chain that starts at the question name */
 	for (i = 0; i < an; i++) {
 		if ((n = dn_expand(pkt, end, p, owner, sizeof(owner))) < 0 ||
 		    p + n + 10 > end)
@@ -281,15 +283,16 @@ observe_cnames(const unsigned char *pkt, int len)
 		p += 10;
 		if (p + rdlen > end)
 			return;
-		if (type == ns_t_cname &&
+		lower_nodot(owner);
+		if (type == ns_t_cname && strcmp(owner, cur) == 0 &&
 		    dn_expand(pkt, end, p, target, sizeof(target)) > 0) {
-			lower_nodot(owner);
 			lower_nodot(target);
 			a = &S.alias[S.alias_next];
 			S.alias_next = (S.alias_next + 1) % ALIAS_SLOTS;
 			snprintf(a->owner, sizeof(a->owner), "%s", owner);
 			snprintf(a->target, sizeof(a->target), "%s", target);
 			a->gen = S.gen;
+			snprintf(cur, sizeof(cur), "%s", target);
 		}
 		p += rdlen;
 	}
@@ -401,26 +404,35 @@ policy_for(const char *server, const char *nexthop)
 	/*
 	 * An MX destination reached through a CNAME (sendmail canonified
 	 * the recipient domain): the original name is a reference
-	 * identifier too (RFC 7672 section 3.2.2).  Its policy is taken
-	 * only when it authenticates as the canonical one does, so that
-	 * the original name can add a name, never lower the level.
+	 * identifier too (RFC 7672 section 3.2.2).  It is added to the
+	 * canonical policy only when that authenticates, and when the
+	 * original name's own lookup authenticates through that very
+	 * canonical name: it can add a name, never change the level or
+	 * the records.
 	 */
 	if (slot->policy != NULL && slot->policy->level == DANE_LEVEL_AUTH &&
+	    slot->policy->refname_count < DANE_REFNAMES_MAX &&
 	    nexthop[0] != '[' && strcmp(original_of(nexthop), nexthop) != 0) {
-		struct dane_policy *orig = NULL;
+		struct dane_policy *orig = NULL, *p = slot->policy;
+		const char *o = original_of(nexthop);
+		size_t k;
+		int via = 0;
 
-		snprintf(slot->original, sizeof(slot->original), "%s",
-		    original_of(nexthop));
-		if (dane_gather(ctx, slot->original, server, S.port,
-		    &facts) == DANE_OK &&
+		if (dane_gather(ctx, o, server, S.port, &facts) == DANE_OK &&
 		    dane_decide(&S.cfg.settings, facts, &orig) == DANE_OK &&
-		    orig->level == DANE_LEVEL_AUTH) {
-			dane_policy_free(slot->policy);
-			slot->policy = orig;
-		} else {
-			dane_policy_free(orig);
-			slot->original[0] = '\0';
+		    orig->level == DANE_LEVEL_AUTH &&
+		    strcmp(facts->nexthop_expanded, nexthop) == 0)
+			via = 1;
+		for (k = 0; k < p->refname_count && via; k++)
+			if (strcmp(p->refnames[k], o) == 0)
+				via = 0;
+		if (via) {
+			snprintf(p->refnames[p->refname_count++],
+			    sizeof(p->refnames[0]), "%s", o);
+			snprintf(slot->original, sizeof(slot->original), "%s",
+			    o);
 		}
+		dane_policy_free(orig);
 	}
 	dane_facts_free(facts);
 	return slot;
@@ -520,11 +532,11 @@ getservbyname(const char *name, const char *proto)
 	if (!S.active || S.busy || name == NULL || proto == NULL ||
 	    strcmp(proto, "tcp") != 0)
 		return next(name, proto);
-	S.gen++;			/* a delivery begins */
-	if (smdane_service_parse(name, &mode, &port) != 0) {
-		S.mode = SMDANE_MODE_NONE;
+	/* only the names FEATURE(`dane') gives mailers mark a delivery;
+	 * other lookups (a socket map's port, ...) change nothing */
+	if (smdane_service_parse(name, &mode, &port) != 0)
 		return next(name, proto);
-	}
+	S.gen++;			/* a delivery begins */
 	if (mode == SMDANE_MODE_NONE) {
 		S.mode = mode;
 		dane_ent.s_name = (char *)name;
@@ -591,6 +603,13 @@ mode_for(const struct smdane_query *q, const char *nexthop,
 
 	*mode = S.mode;
 	key[0] = '\0';
+	if (S.mode != SMDANE_MODE_NONE && S.cfg.access_unreadable[0] != '\0' &&
+	    !S.warned_access) {
+		S.warned_access = 1;
+		slog(LOG_WARNING, "STARTTLS=client, dane=warning, reason=access "
+		    "map of type %s cannot be read, DANE: entries are ignored",
+		    S.cfg.access_unreadable);
+	}
 	if (S.mode == SMDANE_MODE_NONE || S.cfg.access_db[0] == '\0')
 		return 0;
 	if (S.access == NULL &&
@@ -659,7 +678,7 @@ answer_for(const struct smdane_query *q, const char *nexthop,
 		return;
 	}
 	snprintf(qq.nexthop, sizeof(qq.nexthop), "%s", nexthop);
-	smdane_verdict(mode, ps->policy, &qq, conn, answer, size);
+	smdane_verdict(mode, ps->policy, S.port, &qq, conn, answer, size);
 }
 
 static void
@@ -673,12 +692,12 @@ verdict(const char *name, char *answer, size_t size)
 	const char *server;
 	char answer2[256];
 
-	if (smdane_query_parse(name, &q) != 0) {
-		snprintf(answer, size, "FAIL \"DANE: malformed verdict query\"");
-		return;
-	}
 	if (S.mode == SMDANE_MODE_NONE) {
 		snprintf(answer, size, "OK");
+		return;
+	}
+	if (smdane_query_parse(name, &q) != 0) {
+		snprintf(answer, size, "FAIL \"DANE: malformed verdict query\"");
 		return;
 	}
 	if (S.cfg.error) {
@@ -864,6 +883,7 @@ SSL_connect(SSL *ssl)
 		if (checked) {
 			dane_ssl_check(p, ssl, &hs->auth);
 			hs->auth.matched.data = NULL;
+			hs->checked_against = smdane_policy_digest(p, S.port);
 		}
 		conn_record(S.pending_server, ssl, hs, checked);
 	} else {

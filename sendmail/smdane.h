@@ -50,6 +50,9 @@ struct smdane_config {
 	char trusted[256];		/* trusted resolver addresses */
 	char resolv_conf[256];
 	char access_db[1024];		/* access map file, "" if none */
+	char access_unreadable[16];	/* type of an access map we cannot
+					 * read (its DANE: entries are not
+					 * seen), "" if none */
 	int loglevel;			/* 0 quiet .. 3 debug */
 };
 
@@ -92,7 +95,15 @@ struct smdane_conn {
 	struct dane_auth auth;
 	enum dane_level level;		/* policy applied at handshake */
 	char nexthop[DANE_NAME_MAX];	/* destination it was set up for */
+	uint64_t checked_against;	/* smdane_policy_digest() of the check */
 };
+
+/*
+ * A digest of what a DANE check depends on besides the certificate: the
+ * TCP port, the TLSA base domain and the usable records.  A recorded
+ * check counts for another connection only when this is unchanged.
+ */
+uint64_t smdane_policy_digest(const struct dane_policy *p, uint16_t port);
 
 /*
  * Decide the answer to one verdict query, given the policy for the
@@ -100,8 +111,8 @@ struct smdane_conn {
  * connection.  Writes "OK" or "FAIL <reason>" into out.  Pure.
  */
 void smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
-    const struct smdane_query *q, const struct smdane_conn *conn,
-    char *out, size_t size);
+    uint16_t port, const struct smdane_query *q,
+    const struct smdane_conn *conn, char *out, size_t size);
 
 /* 1 if the ${verify} value means a TLS session is up. */
 int smdane_verify_is_tls(const char *verify);

@@ -25,6 +25,7 @@
 #include <arpa/nameser.h>
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -228,10 +229,44 @@ fail(char *out, size_t size, const char *fmt, ...)
 	snprintf(out, size, "FAIL \"%s\"", clean);
 }
 
+/* FNV-1a, 64 bits: an identity check, not a security boundary. */
+static uint64_t
+fnv(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *b = data;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+uint64_t
+smdane_policy_digest(const struct dane_policy *p, uint16_t port)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	h = fnv(h, &port, sizeof(port));
+	h = fnv(h, p->base_domain, strlen(p->base_domain) + 1);
+	for (i = 0; i < p->usable_count; i++) {
+		const struct dane_tlsa_rr *rr = &p->usable[i];
+		unsigned char head[3] = { rr->usage, rr->selector, rr->mtype };
+
+		h = fnv(h, head, sizeof(head));
+		h = fnv(h, &rr->len, sizeof(rr->len));
+		if (rr->data != NULL)
+			h = fnv(h, rr->data, rr->len);
+	}
+	return h;
+}
+
 void
 smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
-    const struct smdane_query *q, const struct smdane_conn *conn, char *out,
-    size_t size)
+    uint16_t port, const struct smdane_query *q,
+    const struct smdane_conn *conn, char *out, size_t size)
 {
 	const char *why = dane_reason_text(p->reason);
 	const char *host = q->server[0] != '\0' ? q->server : q->nexthop;
@@ -294,6 +329,11 @@ smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
 	if (!conn->auth.authenticated) {
 		fail(out, size, "DANE: no TLSA record of %s matched "
 		    "the certificate: %s", host, conn->auth.detail);
+		return;
+	}
+	if (conn->checked_against != smdane_policy_digest(p, port)) {
+		fail(out, size, "DANE: connection to %s was checked against "
+		    "other TLSA records or another port", host);
 		return;
 	}
 	if (conn->auth.matched.usage == DANE_USAGE_DANE_TA &&

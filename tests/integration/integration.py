@@ -428,6 +428,43 @@ def mode_does_not_leak_to_next_delivery(ctx):
            ctx.queue().get("n2@insecure.test", ""))
 
 
+@check
+def other_service_lookups_keep_the_mode(ctx):
+    """A map opened during a delivery whose port is a service name (here
+    the access map as a socket map) calls getservbyname() too: that must
+    not end the delivery's DANE mode."""
+    saved = run.MC_HEAD
+    run.MC_HEAD = saved.replace(
+        "FEATURE(`access_db', , `skip')dnl",
+        "FEATURE(`access_db', `socket -T<TMPF> inet:smdanemap@127.0.0.1')dnl")
+    try:
+        ctx.cf(dane=True)
+    finally:
+        run.MC_HEAD = saved
+    ctx.w.sh("grep -q '^smdanemap' /etc/services || "
+             "echo 'smdanemap 7777/tcp' >> /etc/services; "
+             "(setsid /usr/bin/python3 %s 7777 >/dev/null 2>&1 &); sleep 0.5"
+             % os.path.join(HERE, "socketmapd.py"))
+    try:
+        ctx.clear()
+        off = ctx.offsets()
+        subj = ctx.subject("smap")
+        ctx.send(["sm1@sbad.dane.test"], subj)
+        expect(not ctx.messages(off, subj),
+               "sbad.dane.test (TLSA does not match) delivered")
+        expect("4.7.5" in ctx.queue().get("sm1@sbad.dane.test", ""),
+               "queue status %r" % ctx.queue().get("sm1@sbad.dane.test", ""))
+        expect("access map of type socket cannot be read" in ctx.log(off),
+               "no warning about the unreadable access map")
+        subj = ctx.subject("smapok")
+        ctx.send(["sm2@s311.dane.test"], subj)
+        got = ctx.messages(off, subj)
+        expect(got and got[0].get("sni") == "mx311.dane.test",
+               "s311 with a socket access map: %r" % got)
+    finally:
+        ctx.w.sh("pkill -f socketmapd.py; true")
+
+
 # --- the module in other programs -------------------------------------------
 
 @check

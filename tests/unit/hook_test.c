@@ -131,7 +131,8 @@ Test(config, service_names)
 		{ "dane-only", 0, SMDANE_MODE_ONLY, 25 },
 		{ "dane-587", 0, SMDANE_MODE_DANE, 587 },
 		{ "dane-only-2525", 0, SMDANE_MODE_ONLY, 2525 },
-		{ "smtp", -1, 0, 0 },
+		{ "smtp", 0, SMDANE_MODE_NONE, 25 },
+		{ "auth", -1, 0, 0 },
 		{ "smtp-2525", 0, SMDANE_MODE_NONE, 2525 },
 		{ "smtp-x", -1, 0, 0 },
 		{ "dane-", -1, 0, 0 },
@@ -302,7 +303,8 @@ Test(verdict, table)
 			    "%s", v->auth ? "3 1 1 ab at depth 0" :
 			    "no matching DANE TLSA records");
 		snprintf(conn.nexthop, sizeof(conn.nexthop), "example.com");
-		smdane_verdict(v->mode, &p, &q, &conn, out, sizeof(out));
+		conn.checked_against = smdane_policy_digest(&p, 25);
+		smdane_verdict(v->mode, &p, 25, &q, &conn, out, sizeof(out));
 		cr_expect(strncmp(out, v->want, strlen(v->want)) == 0,
 		    "%s: got %s, want %s...", v->name, out, v->want);
 	}
@@ -326,6 +328,44 @@ Test(verdict, dane_ta_cached_connection_other_destination)
 	conn.tls = conn.auth.authenticated = 1;
 	conn.auth.matched.usage = DANE_USAGE_DANE_TA;
 	snprintf(conn.nexthop, sizeof(conn.nexthop), "example.com");
-	smdane_verdict(SMDANE_MODE_DANE, &p, &q, &conn, out, sizeof(out));
+	conn.checked_against = smdane_policy_digest(&p, 25);
+	smdane_verdict(SMDANE_MODE_DANE, &p, 25, &q, &conn, out, sizeof(out));
 	cr_assert(strncmp(out, "FAIL", 4) == 0, "got %s, want FAIL", out);
+}
+
+/* A check made for other TLSA records, base domain or port does not
+ * count for this connection. */
+Test(verdict, check_is_bound_to_records_and_port)
+{
+	unsigned char d1[32] = { 1 }, d2[32] = { 2 };
+	struct dane_tlsa_rr r1 = { 3, 1, 1, sizeof(d1), d1 };
+	struct dane_tlsa_rr r2 = { 3, 1, 1, sizeof(d2), d2 };
+	struct dane_policy p;
+	struct smdane_query q;
+	struct smdane_conn conn;
+	char out[256];
+
+	memset(&p, 0, sizeof(p));
+	memset(&q, 0, sizeof(q));
+	memset(&conn, 0, sizeof(conn));
+	p.level = DANE_LEVEL_AUTH;
+	p.usable = &r1;
+	p.usable_count = 1;
+	snprintf(p.base_domain, sizeof(p.base_domain), "mx.example.com");
+	snprintf(q.phase, sizeof(q.phase), "tls_rcpt");
+	snprintf(q.verify, sizeof(q.verify), "ok");
+	snprintf(q.server, sizeof(q.server), "mx.example.com");
+	snprintf(q.nexthop, sizeof(q.nexthop), "example.com");
+	conn.tls = conn.auth.authenticated = 1;
+	conn.auth.matched.usage = DANE_USAGE_DANE_EE;
+	snprintf(conn.nexthop, sizeof(conn.nexthop), "example.com");
+	conn.checked_against = smdane_policy_digest(&p, 25);
+	smdane_verdict(SMDANE_MODE_DANE, &p, 25, &q, &conn, out, sizeof(out));
+	cr_assert_str_eq(out, "OK");
+	smdane_verdict(SMDANE_MODE_DANE, &p, 587, &q, &conn, out, sizeof(out));
+	cr_assert(strncmp(out, "FAIL", 4) == 0, "port: got %s, want FAIL", out);
+	p.usable = &r2;
+	smdane_verdict(SMDANE_MODE_DANE, &p, 25, &q, &conn, out, sizeof(out));
+	cr_assert(strncmp(out, "FAIL", 4) == 0, "records: got %s, want FAIL",
+	    out);
 }
