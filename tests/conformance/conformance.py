@@ -210,14 +210,7 @@ def stop_all():
         w.stop()
 
 
-def sink_records(world, start):
-    recs = []
-    for line in run.read_from(world.path("sink.jsonl"), start).splitlines():
-        try:
-            recs.append(json.loads(line))
-        except ValueError:
-            pass
-    return recs
+sink_records = run.sink_records
 
 
 def delivered(records, rcpt):

@@ -13,7 +13,6 @@ growth.
 
 Exit 0 when all checks pass, 1 otherwise, 77 when not root.
 """
-import json
 import os
 import re
 import subprocess
@@ -74,14 +73,7 @@ class Ctx:
                 run.size(self.w.path("log/mail.log")))
 
     def sink(self, off):
-        out = []
-        for line in run.read_from(self.w.path("sink.jsonl"),
-                                  off[0]).splitlines():
-            try:
-                out.append(json.loads(line))
-            except ValueError:
-                pass
-        return out
+        return run.sink_records(self.w, off[0])
 
     def log(self, off):
         return run.read_from(self.w.path("log/mail.log"), off[1])

@@ -134,6 +134,17 @@ def read_from(path, offset):
         return ""
 
 
+def sink_records(world, offset):
+    """The sinks' records (tests/world/smtpsink.py) from offset on."""
+    records = []
+    for line in read_from(world.path("sink.jsonl"), offset).splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            pass
+    return records
+
+
 def size(path):
     try:
         return os.path.getsize(path)
@@ -201,12 +212,7 @@ def deliver(world, sc, phase):
                   stdin=MESSAGE.format(rcpt=rcpt, subject=subject), env=env)
     elapsed = time.time() - t0
     time.sleep(0.05)
-    records = []
-    for line in read_from(sink_log, s0).splitlines():
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            pass
+    records = sink_records(world, s0)
     # by Subject: sendmail may rewrite the recipient's domain (CNAME)
     got = [r for r in records if r.get("type") == "message"
            and r.get("subject") == subject]

@@ -310,6 +310,25 @@ Test(verdict, table)
 	}
 }
 
+/* An authenticated session on a cached connection, asked at tls_rcpt. */
+static void
+cached_session(struct dane_policy *p, struct smdane_query *q,
+    struct smdane_conn *conn, const char *server, const char *nexthop,
+    int usage)
+{
+	memset(p, 0, sizeof(*p));
+	memset(q, 0, sizeof(*q));
+	memset(conn, 0, sizeof(*conn));
+	p->level = DANE_LEVEL_AUTH;
+	snprintf(q->phase, sizeof(q->phase), "tls_rcpt");
+	snprintf(q->verify, sizeof(q->verify), "ok");
+	snprintf(q->server, sizeof(q->server), "%s", server);
+	snprintf(q->nexthop, sizeof(q->nexthop), "%s", nexthop);
+	conn->tls = conn->auth.authenticated = 1;
+	conn->auth.matched.usage = (uint8_t)usage;
+	snprintf(conn->nexthop, sizeof(conn->nexthop), "example.com");
+}
+
 Test(verdict, dane_ta_cached_connection_other_destination)
 {
 	struct dane_policy p;
@@ -317,17 +336,8 @@ Test(verdict, dane_ta_cached_connection_other_destination)
 	struct smdane_conn conn;
 	char out[256];
 
-	memset(&p, 0, sizeof(p));
-	memset(&q, 0, sizeof(q));
-	memset(&conn, 0, sizeof(conn));
-	p.level = DANE_LEVEL_AUTH;
-	snprintf(q.phase, sizeof(q.phase), "tls_rcpt");
-	snprintf(q.verify, sizeof(q.verify), "ok");
-	snprintf(q.server, sizeof(q.server), "mx");
-	snprintf(q.nexthop, sizeof(q.nexthop), "other.example");
-	conn.tls = conn.auth.authenticated = 1;
-	conn.auth.matched.usage = DANE_USAGE_DANE_TA;
-	snprintf(conn.nexthop, sizeof(conn.nexthop), "example.com");
+	cached_session(&p, &q, &conn, "mx", "other.example",
+	    DANE_USAGE_DANE_TA);
 	conn.checked_against = smdane_policy_digest(&p, 25);
 	smdane_verdict(SMDANE_MODE_DANE, &p, 25, &q, &conn, out, sizeof(out));
 	cr_assert(strncmp(out, "FAIL", 4) == 0, "got %s, want FAIL", out);
@@ -345,20 +355,11 @@ Test(verdict, check_is_bound_to_records_and_port)
 	struct smdane_conn conn;
 	char out[256];
 
-	memset(&p, 0, sizeof(p));
-	memset(&q, 0, sizeof(q));
-	memset(&conn, 0, sizeof(conn));
-	p.level = DANE_LEVEL_AUTH;
+	cached_session(&p, &q, &conn, "mx.example.com", "example.com",
+	    DANE_USAGE_DANE_EE);
 	p.usable = &r1;
 	p.usable_count = 1;
 	snprintf(p.base_domain, sizeof(p.base_domain), "mx.example.com");
-	snprintf(q.phase, sizeof(q.phase), "tls_rcpt");
-	snprintf(q.verify, sizeof(q.verify), "ok");
-	snprintf(q.server, sizeof(q.server), "mx.example.com");
-	snprintf(q.nexthop, sizeof(q.nexthop), "example.com");
-	conn.tls = conn.auth.authenticated = 1;
-	conn.auth.matched.usage = DANE_USAGE_DANE_EE;
-	snprintf(conn.nexthop, sizeof(conn.nexthop), "example.com");
 	conn.checked_against = smdane_policy_digest(&p, 25);
 	smdane_verdict(SMDANE_MODE_DANE, &p, 25, &q, &conn, out, sizeof(out));
 	cr_assert_str_eq(out, "OK");
