@@ -461,6 +461,24 @@ def other_service_lookups_keep_the_mode(ctx):
         ctx.w.sh("pkill -f socketmapd.py; true")
 
 
+@check
+def diagnostic_tool(ctx):
+    """sendmail-dane-check prints the policy the module would apply."""
+    tool = os.path.join(run.TOP_BUILDDIR, "tools", "sendmail-dane-check")
+    want = {"s311.dane.test": r"^mx311\.dane\.test: dane, .*tlsa 3 1 1 ",
+            "insecure.test": r"^mx\.insecure\.test: opportunistic, MX RRset",
+            "stlsabogus.dane.test": r"^mxtlsabogus\.dane\.test: skip, TLSA "
+                                    r"lookup failed, 4\.7\.5",
+            "expired.test": r"^expired\.test: defer, MX lookup failed",
+            "[mx311.dane.test]": r"^\[mx311\.dane\.test\]: dane, "}
+    for dest, regex in want.items():
+        p = ctx.w.run([tool, dest])
+        expect(re.search(regex, p.stdout, re.M),
+               "%s: got %r, want /%s/" % (dest, p.stdout, regex))
+    p = ctx.w.run([tool])
+    expect(p.returncode == 2 and "usage" in p.stderr, "no usage message")
+
+
 # --- the module in other programs -------------------------------------------
 
 @check
