@@ -240,7 +240,7 @@ cmd_exec() {
     D=$(absdir "$1"); shift
     pid=$(cat "$D/pid" 2>/dev/null) || die "no world running in $D"
     is_world_init "$pid" "$D" || die "no world running in $D"
-    exec nsenter -t "$pid" -m -u -n -i -p -- "$@"
+    exec nsenter -t "$pid" -m -u -n -i -p -r -- "$@"
 }
 
 cmd_stop() {
