@@ -888,13 +888,11 @@ SSL_connect(SSL *ssl)
 		conn_record(S.pending_server, ssl, hs, checked);
 	} else {
 		err = SSL_get_error(ssl, r);
-		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
-			hs->handshake_failed = 1;
-			/* sendmail closes only one of its two descriptors and
-			 * would wait Timeout.quit on the other */
-			if (p != NULL && dane_level_requires_tls(p->level))
-				(void)shutdown(SSL_get_fd(ssl), SHUT_RDWR);
-		}
+		/* a failed handshake: sendmail closes only one of its two
+		 * descriptors and would wait Timeout.quit on the other */
+		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE &&
+		    p != NULL && dane_level_requires_tls(p->level))
+			(void)shutdown(SSL_get_fd(ssl), SHUT_RDWR);
 	}
 	return r;
 }

@@ -91,7 +91,6 @@ void smdane_sanitize(char *dst, size_t size, const char *text);
 /* State of one connection to a server host, as seen through the hooks. */
 struct smdane_conn {
 	int tls;			/* handshake completed */
-	int handshake_failed;
 	struct dane_auth auth;
 	enum dane_level level;		/* policy applied at handshake */
 	char nexthop[DANE_NAME_MAX];	/* destination it was set up for */
