@@ -371,6 +371,7 @@ policy_for(const char *server, const char *nexthop)
 	struct dane_facts *facts = NULL;
 	struct policy_slot *slot = NULL;
 	struct dane_ctx *ctx;
+	const char *o;
 	size_t i;
 
 	for (i = 0; i < POLICY_SLOTS; i++) {
@@ -410,11 +411,11 @@ policy_for(const char *server, const char *nexthop)
 	 * canonical name: it can add a name, never change the level or
 	 * the records.
 	 */
+	o = nexthop[0] != '[' ? original_of(nexthop) : nexthop;
 	if (slot->policy != NULL && slot->policy->level == DANE_LEVEL_AUTH &&
 	    slot->policy->refname_count < DANE_REFNAMES_MAX &&
-	    nexthop[0] != '[' && strcmp(original_of(nexthop), nexthop) != 0) {
+	    strcmp(o, nexthop) != 0) {
 		struct dane_policy *orig = NULL, *p = slot->policy;
-		const char *o = original_of(nexthop);
 		size_t k;
 		int via = 0;
 

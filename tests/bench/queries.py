@@ -315,14 +315,9 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("queries.py: the test world needs root (namespaces, mounts); "
-              "skipping")
-        return 77
-    module = os.path.join(run.TOP_BUILDDIR, run.MODULE)
-    if not os.path.exists(module):
-        print("queries.py: %s not built (run make first)" % module)
-        return 1
+    module, status = run.preflight("queries.py")
+    if module is None:
+        return status
     dests = [(d, "") for d in args.domains] or DESTINATIONS
     t0 = time.time()
     world = BenchWorld(module)

@@ -846,9 +846,9 @@ def main():
     ap.add_argument("--keep", action="store_true",
                     help="keep the world directories")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("conformance: the test world needs root; skipping")
-        return 77
+    module, status = run.preflight("conformance")
+    if module is None:
+        return status
     # RFC 7672 behaviour only: sendmail.tsv exercises sendmail's own
     # configuration (access map, mailer modes), which has no counterpart
     # in the other MTAs.
@@ -856,10 +856,6 @@ def main():
         t for t in glob.glob(os.path.join(TOP_SRCDIR, "tests", "scenarios",
                                           "*.tsv"))
         if os.path.basename(t) != "sendmail.tsv")
-    module = os.path.join(run.TOP_BUILDDIR, run.MODULE)
-    if not os.path.exists(module):
-        print("conformance: %s not built (run tests/check.sh or make)" % module)
-        return 1
     try:
         trees = ensure_mtas()
     except Skip as e:

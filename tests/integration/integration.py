@@ -689,13 +689,9 @@ def main():
     global VERBOSE
     args = [a for a in sys.argv[1:] if a != "-v"]
     VERBOSE = len(args) != len(sys.argv) - 1
-    if os.geteuid() != 0:
-        print("integration.py: the test world needs root; skipping")
-        return 77
-    module = os.path.join(run.TOP_BUILDDIR, MODULE)
-    if not os.path.exists(module):
-        print("integration.py: %s not built" % module)
-        return 1
+    module, status = run.preflight("integration.py")
+    if module is None:
+        return status
     world = run.World(module)
     ctx = Ctx(world)
     failed = 0

@@ -125,6 +125,20 @@ class World:
         return os.path.join(self.dir, name)
 
 
+def preflight(prog):
+    """(module path, None) when the world can run, else (None, exit status):
+    77 (skip) when not root, 1 when the module is not built."""
+    if os.geteuid() != 0:
+        print("%s: the test world needs root (namespaces, mounts); "
+              "skipping" % prog)
+        return None, 77
+    module = os.path.join(TOP_BUILDDIR, MODULE)
+    if not os.path.exists(module):
+        print("%s: %s not built (run make first)" % (prog, module))
+        return None, 1
+    return module, None
+
+
 def read_from(path, offset):
     try:
         with open(path, errors="replace") as f:
@@ -346,14 +360,9 @@ def main():
     ap.add_argument("--demo", action="store_true")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        print("run.py: the test world needs root (namespaces, mounts); "
-              "skipping")
-        return 77
-    module = os.path.join(TOP_BUILDDIR, MODULE)
-    if not os.path.exists(module):
-        print("run.py: %s not built" % module)
-        return 1
+    module, status = preflight("run.py")
+    if module is None:
+        return status
     scenarios = load(args.tables)
     phases = ["stock", "dane"] if args.phase == "both" else [args.phase]
     t0 = time.time()
