@@ -46,7 +46,9 @@ enum dane_result {
 	DANE_ERR_RESOLVER = 3,	/* resolver unusable (no config, no server) */
 	DANE_ERR_TLS = 4,	/* OpenSSL refused a DANE call */
 	DANE_ERR_CONFIG = 5,	/* bad configuration value */
-	DANE_ERR_INTERNAL = 6	/* should not happen; a bug */
+	DANE_ERR_INTERNAL = 6,	/* should not happen; a bug */
+	DANE_ERR_ANCHOR = 7,	/* trust anchor missing or unreadable */
+	DANE_ERR_UPSTREAM = 8	/* bad upstream address or resolv.conf */
 };
 
 const char *dane_strerror(enum dane_result r);
@@ -55,8 +57,8 @@ int dane_result_is_temporary(enum dane_result r);
 
 /* DNSSEC state of one answer (RFC 4035 section 4.3). */
 enum dane_dnssec {
-	DANE_DNSSEC_SECURE = 0,		/* validated (AD from a trusted resolver) */
-	DANE_DNSSEC_INSECURE = 1,	/* provably unsigned, or resolver not trusted */
+	DANE_DNSSEC_SECURE = 0,		/* validated by libdane itself */
+	DANE_DNSSEC_INSECURE = 1,	/* provably unsigned */
 	DANE_DNSSEC_BOGUS = 2		/* bogus or indeterminate */
 };
 
@@ -134,6 +136,12 @@ struct dane_facts {
 	struct dane_lookup host_cname;
 	size_t tlsa_malformed;		/* TLSA RRs whose RDATA did not parse */
 	int host_is_literal;		/* host is an IP address: no DANE */
+	/*
+	 * The upstream cannot deliver DNSSEC (the root DNSKEY RRset did
+	 * not validate): nothing was looked up, every answer above is
+	 * NOT_QUERIED.  dane_decide() follows settings.no_dnssec.
+	 */
+	int dnssec_unavailable;
 };
 
 /* Treatment of PKIX usages 0 and 1 (DESIGN.md section 1). */
@@ -146,10 +154,20 @@ enum dane_usage01 {
 	DANE_USAGE01_STRICT = 2
 };
 
+/*
+ * What an upstream that cannot deliver DNSSEC means.  An on-path
+ * attacker can cause exactly this symptom, hence the default.
+ */
+enum dane_no_dnssec {
+	DANE_NO_DNSSEC_DEFER = 0,	/* keep the mail queued (4.7.5) */
+	DANE_NO_DNSSEC_OPPORTUNISTIC = 1 /* downgrade: DANE does not apply */
+};
+
 struct dane_settings {
 	enum dane_usage01 usage01;
 	/* digest preference, strongest first, e.g. {2, 1}; 0 ends */
 	uint8_t digest_pref[4];
+	enum dane_no_dnssec no_dnssec;
 };
 
 void dane_settings_default(struct dane_settings *s);
@@ -183,9 +201,10 @@ enum dane_reason {
 	DANE_R_TLSA_USABLE = 11,	/* TLSA present, some usable */
 	DANE_R_NEXTHOP_FAILED = 12,	/* relay/implicit-MX name lookup failed */
 	DANE_R_CNAME_FAILED = 13,	/* DNSSEC status of host CNAME unknown */
-	DANE_R_CNAME_INSECURE = 14	/* host CNAME not signed (first link) */
+	DANE_R_CNAME_INSECURE = 14,	/* host CNAME not signed (first link) */
+	DANE_R_DNSSEC_UNAVAILABLE = 15	/* upstream delivers no DNSSEC */
 };
-#define DANE_R_LAST DANE_R_CNAME_INSECURE	/* highest reason value */
+#define DANE_R_LAST DANE_R_DNSSEC_UNAVAILABLE	/* highest reason value */
 const char *dane_reason_text(enum dane_reason r);
 
 #define DANE_REFNAMES_MAX 3
@@ -221,23 +240,60 @@ enum dane_result dane_decide(const struct dane_settings *s,
     const struct dane_facts *f, struct dane_policy **out);
 void dane_policy_free(struct dane_policy *p);
 
-/* Resolver and lookup context. */
+/*
+ * Resolver and lookup context.  Every answer is validated in-process by
+ * libunbound against the trust anchor; no resolver's AD bit counts.
+ */
 typedef void dane_log_fn(void *arg, int priority, const char *line);
 
+#define DANE_TRUST_ANCHOR_DEFAULT "/usr/share/dns/root.key"
+
 struct dane_resolver_config {
-	/* resolv.conf-style file, NULL for /etc/resolv.conf */
-	const char *resolv_conf;
-	/* if non-NULL, only these addresses are trusted for AD */
-	const char *trusted;	/* space-separated list, NULL = loopback */
-	unsigned timeout_ms;	/* per query, 0 = default 5000 */
+	/*
+	 * Upstream: NULL or "" forwards to the nameservers of resolv_conf;
+	 * "recurse" asks the authoritative servers directly (root hints
+	 * compiled into libunbound); otherwise a blank-separated list of
+	 * addresses to forward to, each "addr" or "addr@port".
+	 */
+	const char *upstream;
+	const char *resolv_conf;	/* NULL = /etc/resolv.conf */
+	/* DS or DNSKEY records in zone-file form; NULL = the default */
+	const char *trust_anchor;
+	/*
+	 * Total time all lookups may take between two calls of
+	 * dane_ctx_budget_reset() (one delivery), 0 = 15000 ms.  Once it
+	 * is used up every further lookup fails at once.
+	 */
+	unsigned timeout_ms;
+	/*
+	 * unbound.conf(5)-style file read after libdane's own settings
+	 * (local-zone, stub-zone, further trust anchors...); NULL = none.
+	 */
+	const char *unbound_conf;
+	/* sink for the context's lines, also those of dane_ctx_new() */
+	dane_log_fn *log_fn;		/* NULL = syslog(LOG_MAIL) */
+	void *log_arg;
 };
 
+/*
+ * dane_ctx_new() reads the trust anchor and the upstream at once and
+ * fails, with one log line naming the file or address, with
+ * DANE_ERR_ANCHOR, DANE_ERR_UPSTREAM or (unbound_conf) DANE_ERR_CONFIG.  It starts no thread and sends
+ * nothing: libunbound's resolver thread starts at the first lookup.  A
+ * context used after fork() gets a fresh libunbound context in the
+ * child (the parent's is never touched from there).  The first lookup
+ * in each process validates the root DNSKEY RRset; when that fails,
+ * one LOG_ERR line names the upstream and every later dane_gather()
+ * of that process reports dnssec_unavailable.
+ */
 struct dane_ctx;
 enum dane_result dane_ctx_new(const struct dane_resolver_config *rc,
     struct dane_ctx **out);
 void dane_ctx_free(struct dane_ctx *c);
 /* Log sink; default is syslog(LOG_MAIL|priority). */
 void dane_ctx_set_log(struct dane_ctx *c, dane_log_fn *fn, void *arg);
+/* Start a new DNS time budget (call at the start of each delivery). */
+void dane_ctx_budget_reset(struct dane_ctx *c);
 
 /*
  * Gather the facts for delivering to server host `host` for next-hop
@@ -314,18 +370,6 @@ int dane_access_domain(struct dane_access *a, const char *tag,
 int dane_access_addr(struct dane_access *a, const char *tag,
     const char *addr, char *val, size_t vsize, char *key, size_t ksize);
 
-
-/*
- * Offer the context a reply the caller received itself from the same
- * resolver (wire format, e.g. sendmail's own MX lookup), received `age`
- * seconds ago, so that dane_gather() need not ask again.  Only a reply
- * with the AD bit set, NOERROR or NXDOMAIN, not truncated, with one
- * question, is kept (for its TTL less `age`); anything else is ignored,
- * since a reply without AD may just come from a query that did not ask
- * for it.  Returns DANE_OK (kept or ignored) or DANE_ERR_NOMEM.
- */
-enum dane_result dane_ctx_seed(struct dane_ctx *c, const unsigned char *wire,
-    size_t len, unsigned age);
 
 #ifdef __cplusplus
 }

@@ -28,10 +28,6 @@
  *	danei_vlog() and danei_log() format one line, sanitise it and hand
  *	it to the sink `fn` (or to syslog(LOG_MAIL) when fn is NULL).
  *	errno is preserved.
- *
- *	danei_ctx_set_port() sends the context's queries to `port` instead
- *	of 53: the seam through which unit tests put a fake resolver on a
- *	loopback port.  Nothing else calls it.
  */
 #ifndef DANEI_H
 #define DANEI_H
@@ -54,7 +50,5 @@ void	danei_vlog(dane_log_fn *fn, void *arg, int prio, const char *fmt,
 	    va_list ap) __attribute__((format(printf, 4, 0)));
 void	danei_log(dane_log_fn *fn, void *arg, int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
-
-void	danei_ctx_set_port(struct dane_ctx *c, uint16_t port);
 
 #endif /* DANEI_H */

@@ -1,6 +1,6 @@
 /*
  * NAME
- *	dns.c - DNSSEC-aware lookups that gather DANE facts
+ *	dns.c - DNSSEC-validated lookups that gather DANE facts
  *
  * SYNOPSIS
  *	#include "dane.h"
@@ -9,33 +9,52 @@
  *	    struct dane_ctx **out);
  *	void dane_ctx_free(struct dane_ctx *c);
  *	void dane_ctx_set_log(struct dane_ctx *c, dane_log_fn *fn, void *arg);
+ *	void dane_ctx_budget_reset(struct dane_ctx *c);
  *	enum dane_result dane_gather(struct dane_ctx *c, const char *nexthop,
  *	    const char *host, uint16_t port, struct dane_facts **out);
  *	void dane_facts_free(struct dane_facts *f);
  *
  * DESCRIPTION
- *	A context holds one ldns resolver configured from a resolv.conf
- *	file: recursion desired, DNSSEC OK, checking enabled (CD clear),
- *	an EDNS buffer of 1232 bytes, TCP on truncation, no search list.
+ *	A context owns one libunbound context that validates every answer
+ *	itself against the configured trust anchor (RFC 4035 section 5):
+ *	secure, insecure and bogus come from libunbound's validator, never
+ *	from the AD bit of an upstream resolver.  libunbound forwards to
+ *	the nameservers of resolv.conf, to a configured list, or recurses;
+ *	it matches every reply to its query (ID, source address and port,
+ *	question), so a datagram sent by a third party changes nothing.
+ *	ldns only parses the validated reply libunbound hands back.
  *
- *	The AD bit is the only DNSSEC signal (RFC 7672 section 2.1.1), and
- *	it is believed only when every nameserver of the resolver is a
- *	trusted address (default: 127.0.0.0/8 and ::1).  Otherwise every
- *	answer counts as insecure, so DANE never applies, and a warning is
- *	logged once per context.
+ *	Lookups run asynchronously in libunbound's resolver thread, which
+ *	is started with every signal blocked, so that sendmail's signal
+ *	handlers only ever run in sendmail's own thread.  The caller waits
+ *	in poll() for at most what is left of the context's DNS time budget
+ *	(all lookups since dane_ctx_budget_reset()); an interrupted poll()
+ *	is resumed, a lookup that outlives the budget is cancelled and is a
+ *	failure.  After fork() the child deletes its copy of the parent's
+ *	libunbound context (libunbound knows that the resolver thread is
+ *	not its own) and starts its own at its next lookup.
+ *
+ *	The first lookup in each process validates the root DNSKEY RRset.
+ *	If that fails, the upstream cannot deliver DNSSEC (it strips
+ *	signatures, does not answer DNSKEY queries, or an on-path attacker
+ *	does this): one LOG_ERR line names the upstream, every gathering
+ *	reports dnssec_unavailable without further lookups, and the probe
+ *	is repeated at most once a minute.
  *
  *	dane_gather() queries, in the order RFC 7672 section 2.2 requires,
  *	the MX RRset of the next hop, the A and AAAA RRsets of the host
  *	and the TLSA RRset of the TLSA base domain, stopping as soon as
- *	the decision is known.  A failing lookup (SERVFAIL, REFUSED,
- *	timeout, malformed reply, a reply still truncated after the retry
- *	over TCP) is FAILED with BOGUS security; NXDOMAIN and NODATA are
- *	answers.  A TLSA RR whose RDATA is too short to hold usage,
- *	selector and matching type is counted in tlsa_malformed (an
- *	unusable record, RFC 7671 section 9), not dropped.  CNAME chains are followed as the resolver
- *	returns them; only the end of a chain is recorded, so intermediate
- *	names never become a TLSA base or a reference identifier (2.2.3).
- *	TLSA base domains for a host reached through a CNAME chain:
+ *	the decision is known.  A failing lookup (SERVFAIL, bogus, timeout,
+ *	network error, malformed reply, a name too long to ask for) is
+ *	FAILED with BOGUS security; NXDOMAIN and NODATA are answers.  A
+ *	TLSA RR whose RDATA is too short to hold usage, selector and
+ *	matching type is counted in tlsa_malformed (an unusable record,
+ *	RFC 7671 section 9), not dropped.  CNAME chains are followed as the
+ *	answer carries them; only the end of a chain is recorded, so
+ *	intermediate names never become a TLSA base or a reference
+ *	identifier (2.2.3).  The security of an answer through a CNAME
+ *	chain is that of its weakest link.  TLSA base domains for a host
+ *	reached through a CNAME chain:
  *
  *	- addresses secure: the expanded name, then the original name
  *	  only when the expanded name gave no secure TLSA RRset (a denial
@@ -49,68 +68,67 @@
  *	A host that is an IP address (an MX pointing at a literal) gets no
  *	address or TLSA lookup: DANE does not apply to it (2.2).
  *
- *	The first answer without AD from a trusted resolver triggers, once
- *	per context, a probe of the root NS RRset; when that is not
- *	validated either, a warning says DNSSEC validation may be off
- *	(RFC 7672 section 2.1.1; Postfix's dnssec_probe).
- *
- *	Successful replies (NOERROR or NXDOMAIN, not truncated) are kept
- *	in the context for the smallest TTL they carry, at most 300
- *	seconds, in a few slots: the next host of the same destination, or
- *	the next delivery in the same process (a queue run), does not ask
- *	again.  A reply with TTL 0 is not kept.  dane_ctx_seed() adds a
- *	reply the caller got from the same resolver (sendmail's own MX
- *	lookup), but only one carrying AD.
+ *	Answers are cached by libunbound for their TTL (denials for the
+ *	SOA-derived negative TTL, RFC 2308), bogus answers only as
+ *	failures; the cache is kept small (about 1 MiB in all).
  *
  *	The context is not thread-safe; one context serves any number of
  *	sequential dane_gather() calls.
  *
  * DIAGNOSTICS
  *	DANE_ERR_INVAL for a malformed name or NULL argument;
- *	DANE_ERR_RESOLVER when the resolver configuration is unusable;
- *	DANE_ERR_CONFIG for a bad trusted-address list; DANE_ERR_NOMEM.
- *	DNS failures are facts, not errors.  On DANE_OK the caller owns
- *	*out and releases it with dane_facts_free().
+ *	DANE_ERR_ANCHOR when the trust anchor file is missing, unreadable
+ *	or holds no DS or DNSKEY record; DANE_ERR_UPSTREAM for a bad
+ *	upstream address or an unreadable resolv.conf; DANE_ERR_RESOLVER
+ *	when libunbound cannot be set up; DANE_ERR_NOMEM.  Each of the
+ *	first three is also logged, naming the file or address.  DNS
+ *	failures are facts, not errors.  On DANE_OK the caller owns *out
+ *	and releases it with dane_facts_free().
  */
+#define _GNU_SOURCE
 #include <sys/socket.h>
 #include <arpa/inet.h>
 
 #include <ctype.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ldns/ldns.h>
+#include <unbound.h>
 
 #include "danei.h"
 
-#define DEFAULT_TIMEOUT_MS 5000
-#define EDNS_BUFSIZE 1232		/* DNS flag day 2020 */
+#define DEFAULT_BUDGET_MS 15000
 #define CNAME_HOPS_MAX 16
-#define DEFAULT_TRUSTED "127.0.0.0/8 ::1"
 #define TLSA_PORT_DEFAULT 25
-
-#define CACHE_SLOTS 8
-#define CACHE_TTL_MAX 300		/* seconds */
-
-/* A reply kept for at most its TTL (RFC 7672 sections 2.1, 3.4). */
-struct cached {
-	ldns_rdf *qname;
-	ldns_rr_type type;
-	ldns_pkt *pkt;
-	time_t expires;
-};
+#define PROBE_RETRY 60			/* seconds after a failed probe */
+#define UPSTREAM_RECURSE "recurse"
 
 struct dane_ctx {
-	ldns_resolver *res;
-	struct cached cache[CACHE_SLOTS];
-	size_t cache_next;
-	int trusted;			/* AD may be believed */
-	int warned;			/* untrusted-resolver warning logged */
-	int probed;			/* validation probe done */
+	struct ub_ctx *ub;
+	pid_t pid;			/* process ub belongs to */
+	char *upstream;			/* NULL: resolv_conf's nameservers */
+	char *resolv_conf;
+	char *anchor;
+	char *unbound_conf;		/* NULL: none */
+	char upstream_text[256];	/* for log lines */
+	unsigned budget_ms;
+	uint64_t spent_ms;		/* since the last budget reset */
+	int probe;			/* 0 not done, 1 passed, -1 failed */
+	time_t probe_when;
+	FILE *ublog;			/* libunbound's messages, to the sink */
+	char ubline[512];
+	size_t ublen;
+	pthread_mutex_t ubmu;		/* libunbound logs from its thread */
 	dane_log_fn *log_fn;
 	void *log_arg;
 };
@@ -153,120 +171,272 @@ danei_name_norm(const char *in, char *out, size_t size)
 	return DANE_OK;
 }
 
-/* Does `addr` (4 or 16 bytes) fall in the "addr[/len]" entry `spec`? */
-static int
-addr_in(const unsigned char *addr, size_t alen, const char *spec, int *bad)
+static uint64_t
+now_ms(void)
 {
-	unsigned char net[16];
-	char buf[INET6_ADDRSTRLEN + 8], *slash;
-	long bits;
-	size_t i;
-	int af;
+	struct timespec ts;
 
-	if (danei_strlcpy(buf, spec, sizeof(buf)) >= sizeof(buf))
-		return *bad = 1, 0;
-	bits = alen * 8;
-	if ((slash = strchr(buf, '/')) != NULL) {
-		char *end;
-
-		*slash++ = '\0';
-		bits = strtol(slash, &end, 10);
-		if (*slash == '\0' || *end != '\0' || bits < 0)
-			return *bad = 1, 0;
-	}
-	af = strchr(buf, ':') != NULL ? AF_INET6 : AF_INET;
-	if (inet_pton(af, buf, net) != 1 ||
-	    bits > (af == AF_INET6 ? 128 : 32))
-		return *bad = 1, 0;
-	if ((af == AF_INET6) != (alen == 16))
-		return 0;
-	for (i = 0; bits >= 8; i++, bits -= 8)
-		if (addr[i] != net[i])
-			return 0;
-	if (bits > 0) {
-		unsigned char mask = (unsigned char)(0xff << (8 - bits));
-
-		if ((addr[i] & mask) != (net[i] & mask))
-			return 0;
-	}
-	return 1;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int
-addr_trusted(const ldns_rdf *ns, const char *list, int *bad)
-{
-	char buf[1024], *p, *tok;
-	size_t alen = ldns_rdf_size(ns);
-	int hit = 0;
+/* ---- libunbound's own messages go to the context's sink ------------- */
 
-	if (alen != 4 && alen != 16)
-		return 0;
-	if (danei_strlcpy(buf, list, sizeof(buf)) >= sizeof(buf))
-		return *bad = 1, 0;
+static ssize_t
+ublog_write(void *cookie, const char *buf, size_t size)
+{
+	struct dane_ctx *c = cookie;
+	size_t i;
+
+	pthread_mutex_lock(&c->ubmu);
+	for (i = 0; i < size; i++) {
+		if (buf[i] != '\n' && c->ublen < sizeof(c->ubline) - 1) {
+			c->ubline[c->ublen++] = buf[i];
+			continue;
+		}
+		if (buf[i] != '\n')
+			continue;	/* overlong line: cut */
+		c->ubline[c->ublen] = '\0';
+		c->ublen = 0;
+		/* "[time] libunbound[pid:thread] error: text" */
+		danei_log(c->log_fn, c->log_arg, strstr(c->ubline,
+		    "] error: ") != NULL ? LOG_NOTICE : LOG_INFO,
+		    "dane: libunbound: %s", strstr(c->ubline, "] ") != NULL ?
+		    strstr(c->ubline, "] ") + 2 : c->ubline);
+	}
+	pthread_mutex_unlock(&c->ubmu);
+	return (ssize_t)size;
+}
+
+/* ---- configuration ----------------------------------------------------- */
+
+/* Small caches: the process lives for one queue run or one session. */
+static const char *const ub_options[][2] = {
+	{ "msg-cache-size:", "262144" },
+	{ "msg-cache-slabs:", "1" },
+	{ "rrset-cache-size:", "524288" },
+	{ "rrset-cache-slabs:", "1" },
+	{ "key-cache-size:", "262144" },
+	{ "key-cache-slabs:", "1" },
+	{ "neg-cache-size:", "131072" },
+	{ "infra-cache-slabs:", "1" },
+	{ "infra-cache-numhosts:", "256" },
+	{ "outgoing-range:", "64" },
+	{ "num-queries-per-thread:", "32" },
+	{ "do-not-query-localhost:", "no" },
+	{ "harden-dnssec-stripped:", "yes" },
+	{ "val-log-level:", "2" },
+	{ "prefetch:", "no" },
+};
+
+/*
+ * A trust anchor file must hold at least one DS or DNSKEY record that
+ * parses; libunbound itself reads the file only at the first lookup,
+ * too late for a clear message.
+ */
+static enum dane_result
+check_anchor(struct dane_ctx *c)
+{
+	char line[4096];
+	FILE *fp;
+	int found = 0;
+
+	if ((fp = fopen(c->anchor, "r")) == NULL) {
+		danei_log(c->log_fn, c->log_arg, LOG_ERR,
+		    "dane: trust anchor %s: %s", c->anchor, strerror(errno));
+		return DANE_ERR_ANCHOR;
+	}
+	while (!found && fgets(line, sizeof(line), fp) != NULL) {
+		ldns_rr *rr = NULL;
+
+		if (line[0] == ';' || line[strspn(line, " \t\r\n")] == '\0')
+			continue;
+		if (ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL) ==
+		    LDNS_STATUS_OK && (ldns_rr_get_type(rr) ==
+		    LDNS_RR_TYPE_DS || ldns_rr_get_type(rr) ==
+		    LDNS_RR_TYPE_DNSKEY))
+			found = 1;
+		ldns_rr_free(rr);
+	}
+	fclose(fp);
+	if (!found) {
+		danei_log(c->log_fn, c->log_arg, LOG_ERR,
+		    "dane: trust anchor %s: no DS or DNSKEY record", c->anchor);
+		return DANE_ERR_ANCHOR;
+	}
+	return DANE_OK;
+}
+
+/* The nameservers of a resolv.conf file, for log lines. */
+static void
+describe_resolv_conf(struct dane_ctx *c)
+{
+	char line[512], addr[128];
+	size_t n = 0;
+	FILE *fp;
+
+	snprintf(c->upstream_text, sizeof(c->upstream_text), "%s:",
+	    c->resolv_conf);
+	if ((fp = fopen(c->resolv_conf, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		size_t len = strlen(c->upstream_text);
+
+		if (sscanf(line, " nameserver %127s", addr) != 1)
+			continue;
+		snprintf(c->upstream_text + len,
+		    sizeof(c->upstream_text) - len, " %s", addr);
+		n++;
+	}
+	fclose(fp);
+	if (n == 0) {
+		size_t len = strlen(c->upstream_text);
+
+		/* libunbound, like the stub resolver, then asks 127.0.0.1 */
+		snprintf(c->upstream_text + len,
+		    sizeof(c->upstream_text) - len, " 127.0.0.1");
+	}
+}
+
+/* Point ub at the upstream; DANE_ERR_UPSTREAM names what is wrong. */
+static enum dane_result
+set_upstream(struct dane_ctx *c, struct ub_ctx *ub, int quiet)
+{
+	char buf[256], *p, *tok;
+	int r;
+
+	if (c->upstream == NULL) {
+		if ((r = ub_ctx_resolvconf(ub, c->resolv_conf)) == 0)
+			return DANE_OK;
+		if (!quiet)
+			danei_log(c->log_fn, c->log_arg, LOG_ERR,
+			    "dane: upstream from %s: %s", c->resolv_conf,
+			    r == UB_READFILE ? strerror(errno) :
+			    ub_strerror(r));
+		return r == UB_NOMEM ? DANE_ERR_NOMEM : DANE_ERR_UPSTREAM;
+	}
+	if (strcmp(c->upstream, UPSTREAM_RECURSE) == 0)
+		return DANE_OK;
+	if (danei_strlcpy(buf, c->upstream, sizeof(buf)) >= sizeof(buf))
+		return DANE_ERR_UPSTREAM;
 	for (p = buf; (tok = strsep(&p, " \t,")) != NULL;) {
 		if (*tok == '\0')
 			continue;
-		if (addr_in(ldns_rdf_data(ns), alen, tok, bad))
-			hit = 1;
+		if ((r = ub_ctx_set_fwd(ub, tok)) != 0) {
+			if (!quiet)
+				danei_log(c->log_fn, c->log_arg, LOG_ERR,
+				    "dane: upstream address %s: %s", tok,
+				    ub_strerror(r));
+			return r == UB_NOMEM ? DANE_ERR_NOMEM :
+			    DANE_ERR_UPSTREAM;
+		}
 	}
-	return hit;
+	return DANE_OK;
 }
 
+/* The administrator's unbound.conf lines, after ours. */
 static enum dane_result
-check_trust(struct dane_ctx *c, const char *list)
+read_unbound_conf(struct dane_ctx *c, struct ub_ctx *ub, int quiet)
 {
-	ldns_rdf **ns = ldns_resolver_nameservers(c->res);
-	size_t i, n = ldns_resolver_nameserver_count(c->res);
-	int bad = 0;
+	int r = ub_ctx_config(ub, c->unbound_conf);
 
-	c->trusted = n > 0;
-	for (i = 0; i < n; i++)
-		if (!addr_trusted(ns[i], list, &bad))
-			c->trusted = 0;
-	return bad ? DANE_ERR_CONFIG : DANE_OK;
+	if (r == 0)
+		return DANE_OK;
+	if (!quiet)
+		danei_log(c->log_fn, c->log_arg, LOG_ERR,
+		    "dane: unbound configuration %s: %s", c->unbound_conf,
+		    r == UB_READFILE ? strerror(errno) : ub_strerror(r));
+	return r == UB_NOMEM ? DANE_ERR_NOMEM : DANE_ERR_CONFIG;
+}
+
+/* A libunbound context for this process, configured; NULL on error. */
+static enum dane_result
+ub_new(struct dane_ctx *c, int quiet)
+{
+	struct ub_ctx *ub;
+	enum dane_result r;
+	size_t i;
+
+	if ((ub = ub_ctx_create()) == NULL)
+		return DANE_ERR_RESOLVER;
+	if (c->ublog != NULL)
+		(void)ub_ctx_debugout(ub, c->ublog);
+	(void)ub_ctx_debuglevel(ub, 0);
+	for (i = 0; i < sizeof(ub_options) / sizeof(ub_options[0]); i++)
+		if (ub_ctx_set_option(ub, ub_options[i][0],
+		    ub_options[i][1]) != 0) {
+			ub_ctx_delete(ub);
+			return DANE_ERR_RESOLVER;
+		}
+	if (c->unbound_conf != NULL && (r = read_unbound_conf(c, ub,
+	    quiet)) != DANE_OK) {
+		ub_ctx_delete(ub);
+		return r;
+	}
+	if (ub_ctx_async(ub, 1) != 0 ||
+	    ub_ctx_add_ta_file(ub, c->anchor) != 0) {
+		ub_ctx_delete(ub);
+		return DANE_ERR_RESOLVER;
+	}
+	if ((r = set_upstream(c, ub, quiet)) != DANE_OK) {
+		ub_ctx_delete(ub);
+		return r;
+	}
+	c->ub = ub;
+	c->pid = getpid();
+	c->probe = 0;
+	return DANE_OK;
+}
+
+static char *
+dup_or(const char *s, const char *dflt)
+{
+	return strdup(s != NULL && *s != '\0' ? s : dflt);
 }
 
 enum dane_result
 dane_ctx_new(const struct dane_resolver_config *rc, struct dane_ctx **out)
 {
-	const char *path = "/etc/resolv.conf", *trusted = DEFAULT_TRUSTED;
-	unsigned ms = DEFAULT_TIMEOUT_MS;
+	cookie_io_functions_t io = { .write = ublog_write };
+	struct dane_resolver_config none;
 	struct dane_ctx *c;
-	struct timeval tv;
 	enum dane_result r;
 
 	if (out == NULL)
 		return DANE_ERR_INVAL;
 	*out = NULL;
-	if (rc != NULL) {
-		if (rc->resolv_conf != NULL)
-			path = rc->resolv_conf;
-		if (rc->trusted != NULL)
-			trusted = rc->trusted;
-		if (rc->timeout_ms != 0)
-			ms = rc->timeout_ms;
+	if (rc == NULL) {
+		memset(&none, 0, sizeof(none));
+		rc = &none;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return DANE_ERR_NOMEM;
-	if (ldns_resolver_new_frm_file(&c->res, path) != LDNS_STATUS_OK ||
-	    c->res == NULL || ldns_resolver_nameserver_count(c->res) == 0) {
+	pthread_mutex_init(&c->ubmu, NULL);
+	c->log_fn = rc->log_fn;
+	c->log_arg = rc->log_arg;
+	c->budget_ms = rc->timeout_ms != 0 ? rc->timeout_ms :
+	    DEFAULT_BUDGET_MS;
+	c->resolv_conf = dup_or(rc->resolv_conf, "/etc/resolv.conf");
+	c->anchor = dup_or(rc->trust_anchor, DANE_TRUST_ANCHOR_DEFAULT);
+	if (rc->upstream != NULL && rc->upstream[0] != '\0')
+		c->upstream = strdup(rc->upstream);
+	if (rc->unbound_conf != NULL && rc->unbound_conf[0] != '\0')
+		c->unbound_conf = strdup(rc->unbound_conf);
+	if (c->resolv_conf == NULL || c->anchor == NULL ||
+	    (rc->upstream != NULL && rc->upstream[0] != '\0' &&
+	    c->upstream == NULL) || (rc->unbound_conf != NULL &&
+	    rc->unbound_conf[0] != '\0' && c->unbound_conf == NULL)) {
 		dane_ctx_free(c);
-		return DANE_ERR_RESOLVER;
+		return DANE_ERR_NOMEM;
 	}
-	ldns_resolver_set_recursive(c->res, true);
-	ldns_resolver_set_dnssec(c->res, true);
-	ldns_resolver_set_dnssec_cd(c->res, false);
-	ldns_resolver_set_edns_udp_size(c->res, EDNS_BUFSIZE);
-	ldns_resolver_set_fallback(c->res, true);
-	ldns_resolver_set_igntc(c->res, false);
-	ldns_resolver_set_usevc(c->res, false);
-	ldns_resolver_set_defnames(c->res, false);
-	ldns_resolver_set_dnsrch(c->res, false);
-	ldns_resolver_set_retry(c->res, 1);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	ldns_resolver_set_timeout(c->res, tv);
-	if ((r = check_trust(c, trusted)) != DANE_OK) {
+	if (c->upstream == NULL)
+		describe_resolv_conf(c);
+	else
+		snprintf(c->upstream_text, sizeof(c->upstream_text), "%s",
+		    c->upstream);
+	if ((c->ublog = fopencookie(c, "w", io)) != NULL)
+		setvbuf(c->ublog, NULL, _IOLBF, 0);
+	if ((r = check_anchor(c)) != DANE_OK || (r = ub_new(c, 0)) != DANE_OK) {
 		dane_ctx_free(c);
 		return r;
 	}
@@ -274,109 +444,21 @@ dane_ctx_new(const struct dane_resolver_config *rc, struct dane_ctx **out)
 	return DANE_OK;
 }
 
-static void
-cache_clear(struct cached *e)
-{
-	ldns_rdf_deep_free(e->qname);
-	ldns_pkt_free(e->pkt);
-	memset(e, 0, sizeof(*e));
-}
-
-/* A copy of a still valid reply to (qname, type), or NULL. */
-static ldns_pkt *
-cache_get(struct dane_ctx *c, const ldns_rdf *qname, ldns_rr_type type)
-{
-	time_t now = time(NULL);
-	size_t i;
-
-	for (i = 0; i < CACHE_SLOTS; i++) {
-		struct cached *e = &c->cache[i];
-
-		if (e->pkt == NULL || e->type != type ||
-		    ldns_dname_compare(e->qname, qname) != 0)
-			continue;
-		if (now >= e->expires) {
-			cache_clear(e);
-			return NULL;
-		}
-		return ldns_pkt_clone(e->pkt);
-	}
-	return NULL;
-}
-
-static uint32_t
-min_ttl(const ldns_rr_list *l, uint32_t ttl)
-{
-	size_t i;
-
-	for (i = 0; l != NULL && i < ldns_rr_list_rr_count(l); i++)
-		if (ldns_rr_ttl(ldns_rr_list_rr(l, i)) < ttl)
-			ttl = ldns_rr_ttl(ldns_rr_list_rr(l, i));
-	return ttl;
-}
-
-/* Keep a reply for the smallest TTL in it (denials: the SOA's). */
-static void
-cache_put(struct dane_ctx *c, const ldns_rdf *qname, ldns_rr_type type,
-    const ldns_pkt *pkt, unsigned age)
-{
-	struct cached *e;
-	uint32_t ttl;
-
-	ttl = min_ttl(ldns_pkt_answer(pkt), CACHE_TTL_MAX);
-	ttl = min_ttl(ldns_pkt_authority(pkt), ttl);
-	if (ttl <= age)
-		return;
-	ttl -= age;
-	e = &c->cache[c->cache_next];
-	c->cache_next = (c->cache_next + 1) % CACHE_SLOTS;
-	cache_clear(e);
-	if ((e->qname = ldns_rdf_clone(qname)) == NULL ||
-	    (e->pkt = ldns_pkt_clone(pkt)) == NULL) {
-		cache_clear(e);
-		return;
-	}
-	e->type = type;
-	e->expires = time(NULL) + (time_t)ttl;
-}
-
-enum dane_result
-dane_ctx_seed(struct dane_ctx *c, const unsigned char *wire, size_t len,
-    unsigned age)
-{
-	ldns_pkt *pkt = NULL;
-	ldns_rr *q;
-	ldns_status st;
-
-	if (c == NULL || wire == NULL)
-		return DANE_OK;
-	st = ldns_wire2pkt(&pkt, wire, len);
-	if (st == LDNS_STATUS_MEM_ERR)
-		return DANE_ERR_NOMEM;
-	if (st != LDNS_STATUS_OK || pkt == NULL)
-		return DANE_OK;
-	if (ldns_pkt_ad(pkt) && !ldns_pkt_tc(pkt) && ldns_pkt_qr(pkt) &&
-	    ldns_pkt_qdcount(pkt) == 1 &&
-	    (ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NOERROR ||
-	    ldns_pkt_get_rcode(pkt) == LDNS_RCODE_NXDOMAIN) &&
-	    (q = ldns_rr_list_rr(ldns_pkt_question(pkt), 0)) != NULL &&
-	    ldns_rr_get_class(q) == LDNS_RR_CLASS_IN)
-		cache_put(c, ldns_rr_owner(q), ldns_rr_get_type(q), pkt, age);
-	ldns_pkt_free(pkt);
-	return DANE_OK;
-}
-
 void
 dane_ctx_free(struct dane_ctx *c)
 {
-	size_t i;
-
 	if (c == NULL)
 		return;
-	for (i = 0; i < CACHE_SLOTS; i++)
-		cache_clear(&c->cache[i]);
-	if (c->res != NULL)
-		ldns_resolver_deep_free(c->res);
+	/* in a forked child, libunbound leaves the parent's thread be */
+	if (c->ub != NULL)
+		ub_ctx_delete(c->ub);
+	if (c->ublog != NULL)
+		fclose(c->ublog);
+	pthread_mutex_destroy(&c->ubmu);
+	free(c->upstream);
+	free(c->resolv_conf);
+	free(c->anchor);
+	free(c->unbound_conf);
 	free(c);
 }
 
@@ -390,21 +472,142 @@ dane_ctx_set_log(struct dane_ctx *c, dane_log_fn *fn, void *arg)
 }
 
 void
-danei_ctx_set_port(struct dane_ctx *c, uint16_t port)
+dane_ctx_budget_reset(struct dane_ctx *c)
 {
-	if (c != NULL && c->res != NULL)
-		ldns_resolver_set_port(c->res, port);
+	if (c != NULL)
+		c->spent_ms = 0;
 }
 
-static void
-warn_untrusted(struct dane_ctx *c)
+/* The context of this process: a forked child makes its own. */
+static enum dane_result
+ctx_ready(struct dane_ctx *c)
 {
-	if (c->trusted || c->warned)
-		return;
-	c->warned = 1;
-	danei_log(c->log_fn, c->log_arg, LOG_WARNING,
-	    "dane: resolver is not a trusted local validator, "
-	    "all DNS answers count as insecure and DANE will not apply");
+	if (c->ub != NULL && c->pid == getpid())
+		return DANE_OK;
+	if (c->ub != NULL) {
+		ub_ctx_delete(c->ub);
+		c->ub = NULL;
+	}
+	return ub_new(c, 1);
+}
+
+/* ---- one lookup ---------------------------------------------------------- */
+
+struct pending {
+	int done;
+	int err;
+	struct ub_result *res;
+};
+
+static void
+on_result(void *arg, int err, struct ub_result *res)
+{
+	struct pending *p = arg;
+
+	p->done = 1;
+	p->err = err;
+	p->res = res;
+}
+
+/*
+ * Resolve (name, type) within what is left of the budget.  Returns
+ * DANE_OK with *res set (the caller frees it), DANE_OK with *res NULL
+ * for a failed lookup (timeout, network, libunbound error), or
+ * DANE_ERR_NOMEM.
+ */
+static enum dane_result
+resolve(struct dane_ctx *c, const char *name, int type,
+    struct ub_result **res)
+{
+	struct pending p = { 0, 0, NULL };
+	sigset_t all, old;
+	uint64_t start = now_ms(), left, t;
+	int id, r, fd;
+
+	*res = NULL;
+	if (c->spent_ms >= c->budget_ms)
+		return DANE_OK;
+	left = c->budget_ms - c->spent_ms;
+	/* the resolver thread, if this starts it, takes no signal */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = ub_resolve_async(c->ub, name, type, LDNS_RR_CLASS_IN, &p,
+	    on_result, &id);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0)
+		return r == UB_NOMEM ? DANE_ERR_NOMEM : DANE_OK;
+	fd = ub_fd(c->ub);
+	while (!p.done) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int n;
+
+		t = now_ms() - start;
+		if (t >= left)
+			break;
+		n = poll(&pfd, 1, (int)(left - t));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (n > 0 && ub_process(c->ub) != 0)
+			break;
+	}
+	c->spent_ms += now_ms() - start;
+	if (!p.done) {
+		(void)ub_cancel(c->ub, id);
+		if (c->spent_ms >= c->budget_ms)
+			danei_log(c->log_fn, c->log_arg, LOG_NOTICE,
+			    "dane: DNS time budget of %u ms used up at %s "
+			    "type %d", c->budget_ms, name, type);
+		return DANE_OK;
+	}
+	if (p.err != 0)
+		return p.err == UB_NOMEM ? DANE_ERR_NOMEM : DANE_OK;
+	*res = p.res;
+	return DANE_OK;
+}
+
+/*
+ * Can the upstream deliver DNSSEC?  The root DNSKEY RRset is signed
+ * and covered by the trust anchor: it validates, or nothing will.
+ */
+static int
+upstream_validates(struct dane_ctx *c)
+{
+	struct ub_result *res = NULL;
+	time_t now = time(NULL);
+	const char *why;
+
+	if (c->probe > 0)
+		return 1;
+	if (c->probe < 0 && now - c->probe_when < PROBE_RETRY)
+		return 0;
+	if (c->spent_ms >= c->budget_ms)
+		return 1;	/* not probed; every lookup fails anyway */
+	if (resolve(c, ".", LDNS_RR_TYPE_DNSKEY, &res) != DANE_OK)
+		return 1;	/* out of memory: lookups fail too */
+	if (res != NULL && res->secure && res->havedata) {
+		c->probe = 1;
+		ub_resolve_free(res);
+		return 1;
+	}
+	if (res == NULL)
+		why = "no answer";
+	else if (res->bogus)
+		why = res->why_bogus != NULL ? res->why_bogus :
+		    "validation failed";
+	else if (res->rcode != LDNS_RCODE_NOERROR)
+		why = "error reply";
+	else
+		why = "not validated";
+	c->probe = -1;
+	c->probe_when = now;
+	danei_log(c->log_fn, c->log_arg, LOG_ERR,
+	    "dane: upstream %s cannot deliver DNSSEC (root DNSKEY RRset: "
+	    "%s); DNSSEC unavailable, DANE cannot be applied",
+	    c->upstream_text, why);
+	ub_resolve_free(res);
+	return 0;
 }
 
 static void
@@ -470,32 +673,43 @@ set_failed(struct dane_lookup *l)
 	l->dnssec = DANE_DNSSEC_BOGUS;
 }
 
-/*
- * RFC 7672 section 2.1.1: a resolver that does not validate makes every
- * answer insecure and DANE silently never applies.  The root zone is
- * signed, so an unvalidated root NS RRset says validation is off.
- */
-static void
-probe_validation(struct dane_ctx *c)
+/* Turn a validated result into an answer; failures stay FAILED. */
+static enum dane_result
+classify(struct dane_ctx *c, const char *name, struct ub_result *res,
+    struct answer *a)
 {
-	ldns_rdf *root;
-	ldns_pkt *pkt = NULL;
 	ldns_status st;
 
-	if (!c->trusted || c->probed)
-		return;
-	c->probed = 1;
-	if ((root = ldns_dname_new_frm_str(".")) == NULL)
-		return;
-	st = ldns_resolver_send(&pkt, c->res, root, LDNS_RR_TYPE_NS,
-	    LDNS_RR_CLASS_IN, LDNS_RD);
-	if (st == LDNS_STATUS_OK && pkt != NULL && !ldns_pkt_ad(pkt))
-		danei_log(c->log_fn, c->log_arg, LOG_WARNING,
-		    "dane: DNSSEC validation may be unavailable: the "
-		    "resolver did not validate the root NS RRset, "
-		    "DANE will not apply");
-	ldns_pkt_free(pkt);
-	ldns_rdf_deep_free(root);
+	if (res->bogus) {
+		danei_log(c->log_fn, c->log_arg, LOG_NOTICE,
+		    "dane: DNSSEC validation failed for %s type %d: %s", name,
+		    (int)a->type, res->why_bogus != NULL ? res->why_bogus :
+		    "bogus");
+		return DANE_OK;
+	}
+	if (res->rcode != LDNS_RCODE_NOERROR &&
+	    res->rcode != LDNS_RCODE_NXDOMAIN)
+		return DANE_OK;		/* SERVFAIL, REFUSED, ...: failure */
+	if (res->answer_packet == NULL || res->answer_len <= 0)
+		return DANE_OK;
+	st = ldns_wire2pkt(&a->pkt, res->answer_packet,
+	    (size_t)res->answer_len);
+	if (st == LDNS_STATUS_MEM_ERR)
+		return DANE_ERR_NOMEM;
+	if (st != LDNS_STATUS_OK || a->pkt == NULL || ldns_pkt_tc(a->pkt)) {
+		ldns_pkt_free(a->pkt);
+		a->pkt = NULL;
+		return DANE_OK;
+	}
+	follow_chain(a);
+	if (count_at_owner(a) > 0)
+		a->l.answer = DANE_ANSWER_FOUND;
+	else if (res->rcode == LDNS_RCODE_NXDOMAIN)
+		a->l.answer = DANE_ANSWER_NXDOMAIN;
+	else
+		a->l.answer = DANE_ANSWER_NODATA;
+	a->l.dnssec = res->secure ? DANE_DNSSEC_SECURE : DANE_DNSSEC_INSECURE;
+	return DANE_OK;
 }
 
 /* One query; only out-of-memory and bad names are errors. */
@@ -503,7 +717,8 @@ static enum dane_result
 lookup(struct dane_ctx *c, const char *name, ldns_rr_type type,
     struct answer *a)
 {
-	ldns_status st;
+	struct ub_result *res = NULL;
+	enum dane_result r;
 
 	memset(a, 0, sizeof(*a));
 	a->type = type;
@@ -511,45 +726,11 @@ lookup(struct dane_ctx *c, const char *name, ldns_rr_type type,
 	if ((a->qname = ldns_dname_new_frm_str(name)) == NULL)
 		return DANE_ERR_INVAL;
 	a->owner = a->qname;		/* until a chain is followed */
-	if ((a->pkt = cache_get(c, a->qname, type)) == NULL) {
-		st = ldns_resolver_send(&a->pkt, c->res, a->qname, type,
-		    LDNS_RR_CLASS_IN, LDNS_RD);
-		if (st == LDNS_STATUS_MEM_ERR)
-			return DANE_ERR_NOMEM;
-		if (st != LDNS_STATUS_OK || a->pkt == NULL)
-			return DANE_OK;
-		switch (ldns_pkt_get_rcode(a->pkt)) {
-		case LDNS_RCODE_NOERROR:
-		case LDNS_RCODE_NXDOMAIN:
-			if (!ldns_pkt_tc(a->pkt))
-				cache_put(c, a->qname, type, a->pkt, 0);
-			break;
-		default:
-			break;
-		}
-	}
-	switch (ldns_pkt_get_rcode(a->pkt)) {
-	case LDNS_RCODE_NOERROR:
-	case LDNS_RCODE_NXDOMAIN:
-		break;
-	default:
-		return DANE_OK;		/* SERVFAIL, REFUSED, ...: failure */
-	}
-	/* Still truncated after the TCP retry: not an answer (2.1.2). */
-	if (ldns_pkt_tc(a->pkt))
-		return DANE_OK;
-	follow_chain(a);
-	if (count_at_owner(a) > 0)
-		a->l.answer = DANE_ANSWER_FOUND;
-	else if (ldns_pkt_get_rcode(a->pkt) == LDNS_RCODE_NXDOMAIN)
-		a->l.answer = DANE_ANSWER_NXDOMAIN;
-	else
-		a->l.answer = DANE_ANSWER_NODATA;
-	a->l.dnssec = c->trusted && ldns_pkt_ad(a->pkt) ?
-	    DANE_DNSSEC_SECURE : DANE_DNSSEC_INSECURE;
-	if (a->l.dnssec == DANE_DNSSEC_INSECURE)
-		probe_validation(c);
-	return DANE_OK;
+	if ((r = resolve(c, name, (int)type, &res)) != DANE_OK || res == NULL)
+		return r;
+	r = classify(c, name, res, a);
+	ub_resolve_free(res);
+	return r;
 }
 
 /* Canonical text form of a domain-name rdf; DANE_ERR_INVAL if odd. */
@@ -708,12 +889,15 @@ add_tlsa(struct dane_facts *f, const ldns_rr *rr)
 static enum dane_result
 parse_tlsa(struct dane_facts *f, const struct answer *a)
 {
-	ldns_rr_list *an = ldns_pkt_answer(a->pkt);
-	size_t i, n = ldns_rr_list_rr_count(an);
+	ldns_rr_list *an;
+	size_t i, n;
 	enum dane_result r;
 
-	if (a->l.answer != DANE_ANSWER_FOUND)
+	/* a failed lookup (timeout, name too long) has no reply at all */
+	if (a->l.answer != DANE_ANSWER_FOUND || a->pkt == NULL)
 		return DANE_OK;
+	an = ldns_pkt_answer(a->pkt);
+	n = ldns_rr_list_rr_count(an);
 	if ((f->tlsa_rrs = calloc(n, sizeof(*f->tlsa_rrs))) == NULL)
 		return DANE_ERR_NOMEM;
 	for (i = 0; i < n; i++) {
@@ -920,14 +1104,17 @@ dane_gather(struct dane_ctx *c, const char *nexthop, const char *host,
 	if (out == NULL)
 		return DANE_ERR_INVAL;
 	*out = NULL;
-	if (c == NULL || c->res == NULL || nexthop == NULL)
+	if (c == NULL || nexthop == NULL)
 		return DANE_ERR_INVAL;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return DANE_ERR_NOMEM;
 	r = setup_facts(f, nexthop, host, port);
-	if (r == DANE_OK && !f->nexthop_is_literal) {
-		warn_untrusted(c);
-		r = gather(c, f);
+	if (r == DANE_OK && !f->nexthop_is_literal &&
+	    (r = ctx_ready(c)) == DANE_OK) {
+		if (upstream_validates(c))
+			r = gather(c, f);
+		else
+			f->dnssec_unavailable = 1;
 	}
 	if (r != DANE_OK) {
 		dane_facts_free(f);

@@ -15,7 +15,9 @@
  *	table):
  *
  *	1. address-literal next hop: OPP, DANE does not apply (RFC 7672
- *	   section 2.2).
+ *	   section 2.2).  An upstream that delivers no DNSSEC (nothing
+ *	   was looked up): DEFER, or OPP when the settings accept that
+ *	   downgrade (no_dnssec).
  *	2. MX destination: MX failed or bogus: DEFER (2.1.2); MX or its
  *	   denial insecure: OPP (2.2.1); secure MX not naming the host, or
  *	   secure denial (implicit MX) with a host other than the next
@@ -249,6 +251,10 @@ dane_decide(const struct dane_settings *s, const struct dane_facts *f,
 
 	if (f->nexthop_is_literal)
 		set_level(p, DANE_LEVEL_OPP, DANE_R_NOT_APPLICABLE);
+	else if (f->dnssec_unavailable)
+		set_level(p, s->no_dnssec == DANE_NO_DNSSEC_OPPORTUNISTIC ?
+		    DANE_LEVEL_OPP : DANE_LEVEL_DEFER,
+		    DANE_R_DNSSEC_UNAVAILABLE);
 	else if (!decide_mx(f, p) && !decide_host(f, p) &&
 	    !decide_addr(f, p) && !decide_tlsa(f, p))
 		r = decide_records(s, f, p);

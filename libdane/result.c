@@ -33,6 +33,8 @@ static const char *const result_text[] = {
 	[DANE_ERR_TLS] = "OpenSSL DANE call failed",
 	[DANE_ERR_CONFIG] = "bad configuration value",
 	[DANE_ERR_INTERNAL] = "internal error",
+	[DANE_ERR_ANCHOR] = "trust anchor missing or unreadable",
+	[DANE_ERR_UPSTREAM] = "bad upstream resolver setting",
 };
 
 const char *
@@ -46,7 +48,8 @@ dane_strerror(enum dane_result r)
 int
 dane_result_is_temporary(enum dane_result r)
 {
-	return r == DANE_ERR_NOMEM || r == DANE_ERR_RESOLVER;
+	return r == DANE_ERR_NOMEM || r == DANE_ERR_RESOLVER ||
+	    r == DANE_ERR_ANCHOR || r == DANE_ERR_UPSTREAM;
 }
 
 static const char *const level_name[] = {
@@ -93,6 +96,7 @@ static const char *const reason_text[] = {
 	[DANE_R_NEXTHOP_FAILED] = "next-hop name lookup failed",
 	[DANE_R_CNAME_FAILED] = "host CNAME lookup failed",
 	[DANE_R_CNAME_INSECURE] = "host CNAME not DNSSEC signed",
+	[DANE_R_DNSSEC_UNAVAILABLE] = "upstream resolver delivers no DNSSEC",
 };
 
 const char *

@@ -56,8 +56,8 @@ static enum dane_result
 set_digest_order(const struct dane_settings *s, SSL_CTX *ctx)
 {
 	static const struct dane_settings fallback = {
-		DANE_USAGE01_DEFAULT,
-		{ DANE_MTYPE_SHA2_512, DANE_MTYPE_SHA2_256, 0, 0 }
+		.usage01 = DANE_USAGE01_DEFAULT,
+		.digest_pref = { DANE_MTYPE_SHA2_512, DANE_MTYPE_SHA2_256 },
 	};
 	const uint8_t *pref = s->digest_pref;
 	uint8_t ord[DANE_MTYPE_SHA2_512 + 1] = { 0 };

@@ -13,6 +13,8 @@
  *	broken; the hook then defers every DANE delivery with a reason
  *	naming the setting, instead of guessing.
  */
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -41,6 +43,42 @@ config_fail(struct smdane_config *c, const char *key, const char *val)
 	smdane_sanitize(clean, sizeof(clean), val);
 	snprintf(c->error_text, sizeof(c->error_text),
 	    "bad value for %s: %s", key, clean);
+}
+
+/*
+ * confSMDANE_UPSTREAM: empty (resolv.conf), "recurse", or addresses to
+ * forward to, "addr" or "addr@port", blank or comma separated.
+ */
+static int
+upstream_ok(const char *val)
+{
+	char buf[256], *p, *tok, *at, *end;
+	unsigned char bin[16];
+	size_t n = 0;
+
+	if (val[0] == '\0' || strcmp(val, "recurse") == 0)
+		return 0;
+	if (strlen(val) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", val);
+	for (p = buf; (tok = strsep(&p, " \t,")) != NULL;) {
+		if (*tok == '\0')
+			continue;
+		if ((at = strchr(tok, '@')) != NULL) {
+			unsigned long port;
+
+			*at++ = '\0';
+			port = strtoul(at, &end, 10);
+			if (*at == '\0' || *end != '\0' || port == 0 ||
+			    port > 65535)
+				return -1;
+		}
+		if (inet_pton(AF_INET, tok, bin) != 1 &&
+		    inet_pton(AF_INET6, tok, bin) != 1)
+			return -1;
+		n++;
+	}
+	return n > 0 ? 0 : -1;
 }
 
 static int
@@ -123,13 +161,42 @@ smdane_config_parse_line(struct smdane_config *c, const char *line)
 		    parse_digests(val, c->settings.digest_pref) != 0)
 			config_fail(c, key, val);
 	} else if (strcmp(key, "smdane_resolvers") == 0) {
-		snprintf(c->trusted, sizeof(c->trusted), "%s", val);
-	} else if (strcmp(key, "smdane_resolv_conf") == 0) {
+		/* trusted AD-setting resolvers: no longer a thing */
+		if (val[0] != '\0')
+			config_fail(c, key, "obsolete, see confSMDANE_UPSTREAM");
+	} else if (strcmp(key, "smdane_upstream") == 0) {
+		if (upstream_ok(val) != 0)
+			config_fail(c, key, val);
+		else
+			snprintf(c->upstream, sizeof(c->upstream), "%s", val);
+	} else if (strcmp(key, "smdane_resolv_conf") == 0 ||
+	    strcmp(key, "smdane_trust_anchor") == 0 ||
+	    strcmp(key, "smdane_unbound_conf") == 0) {
+		char *dst = strcmp(key, "smdane_resolv_conf") == 0 ?
+		    c->resolv_conf : strcmp(key, "smdane_trust_anchor") == 0 ?
+		    c->trust_anchor : c->unbound_conf;
+
 		if (val[0] != '\0' && val[0] != '/')
 			config_fail(c, key, val);
 		else
-			snprintf(c->resolv_conf, sizeof(c->resolv_conf), "%s",
-			    val);
+			snprintf(dst, sizeof(c->resolv_conf), "%s", val);
+	} else if (strcmp(key, "smdane_no_dnssec") == 0) {
+		if (strcmp(val, "defer") == 0 || val[0] == '\0')
+			c->settings.no_dnssec = DANE_NO_DNSSEC_DEFER;
+		else if (strcmp(val, "opportunistic") == 0)
+			c->settings.no_dnssec = DANE_NO_DNSSEC_OPPORTUNISTIC;
+		else
+			config_fail(c, key, val);
+	} else if (strcmp(key, "smdane_dns_timeout") == 0) {
+		char *e;
+		unsigned long sec = strtoul(val, &e, 10);
+
+		if (val[0] == '\0')
+			c->dns_timeout_ms = 0;
+		else if (*e != '\0' || sec == 0 || sec > 600 || val[0] == '-')
+			config_fail(c, key, val);
+		else
+			c->dns_timeout_ms = (unsigned)sec * 1000;
 	} else if (strcmp(key, "smdane_loglevel") == 0) {
 		if (strlen(val) != 1 || val[0] < '0' || val[0] > '3')
 			config_fail(c, key, val);

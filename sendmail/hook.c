@@ -59,8 +59,6 @@
 #define POLICY_SLOTS 16
 #define CONN_SLOTS 16
 #define ALIAS_SLOTS 32
-#define SEED_SLOTS 4
-#define SEED_MAX 4096
 
 struct policy_slot {
 	char server[DANE_NAME_MAX];
@@ -77,13 +75,6 @@ struct alias_slot {
 	char owner[DANE_NAME_MAX];
 	char target[DANE_NAME_MAX];
 	unsigned gen;			/* delivery generation when seen */
-};
-
-/* A validated MX reply sendmail received itself, offered to libdane. */
-struct seed_slot {
-	size_t len;
-	time_t when;
-	unsigned char wire[SEED_MAX];
 };
 
 /*
@@ -116,8 +107,6 @@ static struct {
 	size_t alias_next;
 	unsigned gen;			/* deliveries started so far */
 	int warned_access;
-	struct seed_slot seed[SEED_SLOTS];
-	size_t seed_next;
 	char pending_server[DANE_NAME_MAX];
 	char pending_nexthop[DANE_NAME_MAX];
 	enum smdane_mode pending_mode;
@@ -215,15 +204,17 @@ context(void)
 	struct dane_resolver_config rc;
 	pid_t pid = getpid();
 
-	if (S.ctx_pid == pid)
+	/* libdane gives a forked child its own resolver; a context that
+	 * could not be made is tried again once in each new process */
+	if (S.ctx != NULL || S.ctx_pid == pid)
 		return S.ctx;
-	/* first use in this process (or a forked child): fresh resolver */
-	S.ctx = NULL;
 	S.ctx_pid = pid;
 	memset(&rc, 0, sizeof(rc));
-	rc.resolv_conf = S.cfg.resolv_conf[0] != '\0' ? S.cfg.resolv_conf :
-	    NULL;
-	rc.trusted = S.cfg.trusted[0] != '\0' ? S.cfg.trusted : NULL;
+	rc.upstream = S.cfg.upstream;
+	rc.resolv_conf = S.cfg.resolv_conf;
+	rc.trust_anchor = S.cfg.trust_anchor;
+	rc.unbound_conf = S.cfg.unbound_conf;
+	rc.timeout_ms = S.cfg.dns_timeout_ms;
 	S.ctx_error = dane_ctx_new(&rc, &S.ctx);
 	if (S.ctx_error != DANE_OK) {
 		S.ctx = NULL;
@@ -299,43 +290,6 @@ observe_cnames(const unsigned char *pkt, int len)
 }
 
 /*
- * sendmail's own MX lookup, when it came back validated (AD: the
- * resolver is asked with trust-ad), need not be repeated by libdane.
- */
-static void
-observe_mx(int type, const unsigned char *pkt, int len)
-{
-	struct seed_slot *sl;
-
-	if (type != ns_t_mx || len < 12 || len > SEED_MAX ||
-	    (pkt[3] & 0x20) == 0 || S.cfg.resolv_conf[0] != '\0')
-		return;
-	sl = &S.seed[S.seed_next];
-	S.seed_next = (S.seed_next + 1) % SEED_SLOTS;
-	memcpy(sl->wire, pkt, (size_t)len);
-	sl->len = (size_t)len;
-	sl->when = time(NULL);
-}
-
-/* Hand the recorded replies to a (new) context. */
-static void
-seed_context(struct dane_ctx *ctx)
-{
-	time_t now = time(NULL);
-	size_t i;
-
-	for (i = 0; i < SEED_SLOTS; i++) {
-		struct seed_slot *sl = &S.seed[i];
-
-		if (sl->len == 0)
-			continue;
-		(void)dane_ctx_seed(ctx, sl->wire, sl->len,
-		    now > sl->when ? (unsigned)(now - sl->when) : 0);
-		sl->len = 0;
-	}
-}
-
-/*
  * The name whose (most recently seen) CNAME chain ends at name.  Only
  * CNAMEs met since the previous delivery began count: those of the
  * envelope being delivered (its addresses are canonified just before),
@@ -395,7 +349,6 @@ policy_for(const char *server, const char *nexthop)
 		slot->error = S.ctx_error;
 		return slot;
 	}
-	seed_context(ctx);
 	slot->error = dane_gather(ctx, nexthop, server, S.port, &facts);
 	if (slot->error == DANE_OK)
 		slot->error = dane_decide(&S.cfg.settings, facts,
@@ -538,6 +491,7 @@ getservbyname(const char *name, const char *proto)
 	if (smdane_service_parse(name, &mode, &port) != 0)
 		return next(name, proto);
 	S.gen++;			/* a delivery begins */
+	dane_ctx_budget_reset(S.ctx);
 	if (mode == SMDANE_MODE_NONE) {
 		S.mode = mode;
 		dane_ent.s_name = (char *)name;
@@ -790,7 +744,6 @@ res_search(const char *dname, int class, int type, unsigned char *answer,
 		n = next(dname, class, type, answer, anslen);
 		if (S.active && !S.busy && n > 0) {
 			observe_cnames(answer, n < anslen ? n : anslen);
-			observe_mx(type, answer, n < anslen ? n : anslen);
 		}
 		return n;
 	}
@@ -822,7 +775,6 @@ res_query(const char *dname, int class, int type, unsigned char *answer,
 	n = next(dname, class, type, answer, anslen);
 	if (S.active && !S.busy && n > 0) {
 		observe_cnames(answer, n < anslen ? n : anslen);
-		observe_mx(type, answer, n < anslen ? n : anslen);
 	}
 	return n;
 }

@@ -47,8 +47,11 @@ struct smdane_config {
 	int error;			/* a setting was invalid */
 	char error_text[160];
 	struct dane_settings settings;
-	char trusted[256];		/* trusted resolver addresses */
-	char resolv_conf[256];
+	char upstream[256];		/* "", "recurse" or addresses */
+	char resolv_conf[256];		/* "" = /etc/resolv.conf */
+	char trust_anchor[256];		/* "" = dns-root-data's root.key */
+	char unbound_conf[256];		/* "" = none */
+	unsigned dns_timeout_ms;	/* DNS time per delivery, 0 = default */
 	char access_db[1024];		/* access map file, "" if none */
 	char access_unreadable[16];	/* type of an access map we cannot
 					 * read (its DANE: entries are not

@@ -3,7 +3,8 @@
  *	sendmail-dane-check - show the DANE policy for a destination
  *
  * SYNOPSIS
- *	sendmail-dane-check [-r resolv.conf] [-p port] [-s strict|ta-digests]
+ *	sendmail-dane-check [-r resolv.conf] [-u upstream] [-a anchor]
+ *	    [-c unbound.conf] [-t seconds] [-o] [-p port] [-s strict|ta-digests]
  *	    destination [host...]
  *
  * DESCRIPTION
@@ -14,7 +15,15 @@
  *	and the usable TLSA records.  Without host arguments the hosts are
  *	the destination's MX hosts in the order the MX RRset lists them
  *	(or the destination itself).  It uses libdane directly, so it shows
- *	what the module would decide, without sendmail.
+ *	what the module would decide, without sendmail.  DNSSEC is
+ *	validated in-process against the trust anchor (-a, default
+ *	/usr/share/dns/root.key) with lookups forwarded to the nameservers
+ *	of resolv.conf (-r), to the addresses given with -u, or, with
+ *	-u recurse, sent to the authoritative servers; -c reads further
+ *	libunbound settings from an unbound.conf(5)-style file.  -t sets the DNS
+ *	time budget per destination; -o treats an upstream that delivers
+ *	no DNSSEC as "DANE does not apply" instead of "defer".  Log lines
+ *	(the upstream check, validation failures) go to standard error.
  *
  * DIAGNOSTICS
  *	Exit status 0 when every host could be evaluated, 1 when the
@@ -26,6 +35,14 @@
 #include <unistd.h>
 
 #include "dane.h"
+
+static void
+to_stderr(void *arg, int prio, const char *line)
+{
+	(void)arg;
+	(void)prio;
+	fprintf(stderr, "sendmail-dane-check: %s\n", line);
+}
 
 static void
 show(const char *host, const struct dane_policy *p)
@@ -58,6 +75,7 @@ check(struct dane_ctx *ctx, const struct dane_settings *s, const char *dest,
 	struct dane_policy *p = NULL;
 	enum dane_result r;
 
+	dane_ctx_budget_reset(ctx);
 	r = dane_gather(ctx, dest, host, (uint16_t)port, &f);
 	if (r == DANE_OK)
 		r = dane_decide(s, f, &p);
@@ -85,11 +103,30 @@ main(int argc, char **argv)
 	size_t k;
 
 	memset(&rc, 0, sizeof(rc));
+	rc.log_fn = to_stderr;
 	dane_settings_default(&s);
-	while ((c = getopt(argc, argv, "r:p:s:")) != -1) {
+	while ((c = getopt(argc, argv, "r:u:a:c:t:op:s:")) != -1) {
 		switch (c) {
 		case 'r':
 			rc.resolv_conf = optarg;
+			break;
+		case 'u':
+			rc.upstream = optarg;
+			break;
+		case 'a':
+			rc.trust_anchor = optarg;
+			break;
+		case 'c':
+			rc.unbound_conf = optarg;
+			break;
+		case 't':
+			rc.timeout_ms = (unsigned)strtoul(optarg, NULL, 10) *
+			    1000;
+			if (rc.timeout_ms == 0 || rc.timeout_ms > 600000)
+				goto usage;
+			break;
+		case 'o':
+			s.no_dnssec = DANE_NO_DNSSEC_OPPORTUNISTIC;
 			break;
 		case 'p':
 			port = (unsigned)strtoul(optarg, NULL, 10);
@@ -124,6 +161,7 @@ main(int argc, char **argv)
 	} else {
 		/* the MX hosts (in the order the RRset lists them, not by
 		 * preference), learned from a first gathering */
+		dane_ctx_budget_reset(ctx);
 		r = dane_gather(ctx, argv[optind], argv[optind],
 		    (uint16_t)port, &f);
 		if (r != DANE_OK) {
@@ -144,6 +182,7 @@ main(int argc, char **argv)
 	return bad;
 usage:
 	fprintf(stderr, "usage: sendmail-dane-check [-r resolv.conf] "
-	    "[-p port] [-s strict|ta-digests] destination [host...]\n");
+	    "[-u upstream] [-a anchor] [-c unbound.conf] [-t seconds] [-o] [-p port] "
+	    "[-s strict|ta-digests] destination [host...]\n");
 	return 2;
 }

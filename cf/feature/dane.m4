@@ -22,8 +22,17 @@ dnl
 dnl  Settings, all optional, given with define before the feature line:
 dnl	confSMDANE_USAGE01	default, ta-digests or strict
 dnl	confSMDANE_DIGESTS	digest preference, default sha512 sha256
-dnl	confSMDANE_RESOLVERS	trusted validating resolvers, default loopback
+dnl	confSMDANE_UPSTREAM	where DNS queries go: empty (the nameservers
+dnl				of confSMDANE_RESOLV_CONF), recurse, or
+dnl				addresses (addr or addr@port)
 dnl	confSMDANE_RESOLV_CONF	resolver file, default /etc/resolv.conf
+dnl	confSMDANE_TRUST_ANCHOR	DNSSEC trust anchor, default
+dnl				/usr/share/dns/root.key (dns-root-data)
+dnl	confSMDANE_NO_DNSSEC	defer (default) or opportunistic: what an
+dnl				upstream that delivers no DNSSEC means
+dnl	confSMDANE_DNS_TIMEOUT	DNS time per delivery in seconds, default 15
+dnl	confSMDANE_UNBOUND_CONF	further libunbound settings (unbound.conf
+dnl				syntax), default none
 dnl	confSMDANE_LOGLEVEL	0 to 3, default 1
 dnl
 divert(0)dnl
@@ -68,8 +77,14 @@ D{smdane_mailers}DANE_MAILERS
 D{smdane_only_mailers}DANE_ONLY_MAILERS
 D{smdane_usage01}ifdef(`confSMDANE_USAGE01', `confSMDANE_USAGE01', `default')
 D{smdane_digests}ifdef(`confSMDANE_DIGESTS', `confSMDANE_DIGESTS', `sha512 sha256')
-D{smdane_resolvers}ifdef(`confSMDANE_RESOLVERS', `confSMDANE_RESOLVERS', `')
+ifdef(`confSMDANE_RESOLVERS', `errprint(`*** ERROR: dane: confSMDANE_RESOLVERS is obsolete: DNSSEC is validated in-process, see confSMDANE_UPSTREAM
+')')dnl
+D{smdane_upstream}ifdef(`confSMDANE_UPSTREAM', `confSMDANE_UPSTREAM', `')
 D{smdane_resolv_conf}ifdef(`confSMDANE_RESOLV_CONF', `confSMDANE_RESOLV_CONF', `')
+D{smdane_trust_anchor}ifdef(`confSMDANE_TRUST_ANCHOR', `confSMDANE_TRUST_ANCHOR', `')
+D{smdane_no_dnssec}ifdef(`confSMDANE_NO_DNSSEC', `confSMDANE_NO_DNSSEC', `defer')
+D{smdane_dns_timeout}ifdef(`confSMDANE_DNS_TIMEOUT', `confSMDANE_DNS_TIMEOUT', `15')
+D{smdane_unbound_conf}ifdef(`confSMDANE_UNBOUND_CONF', `confSMDANE_UNBOUND_CONF', `')
 D{smdane_loglevel}ifdef(`confSMDANE_LOGLEVEL', `confSMDANE_LOGLEVEL', `1')
 Ksmdane dns -R TXT -t -T<TEMP> -d2s -r1
 

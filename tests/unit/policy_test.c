@@ -52,7 +52,8 @@ static const char *const reason_name[] = {
 	"NOT_APPLICABLE", "MX_FAILED", "MX_INSECURE", "HOST_NOT_MX",
 	"ADDR_FAILED", "ADDR_INSECURE", "ADDR_NOTFOUND", "TLSA_FAILED",
 	"TLSA_INSECURE", "TLSA_NONE", "TLSA_UNUSABLE", "TLSA_USABLE",
-	"NEXTHOP_FAILED", "CNAME_FAILED", "CNAME_INSECURE"
+	"NEXTHOP_FAILED", "CNAME_FAILED", "CNAME_INSECURE",
+	"DNSSEC_UNAVAILABLE"
 };
 
 /* What each level means for delivery; the table's action column. */
@@ -258,7 +259,9 @@ make_facts(const struct trow *r)
 	set_name(f->nexthop, sizeof(f->nexthop), nh);
 	set_name(f->nexthop_expanded, sizeof(f->nexthop_expanded),
 	    r->c[C_NEXTHOP_CNAME]);
-	set_lookup(r, &f->mx, r->c[C_MX]);
+	/* "U": the upstream delivers no DNSSEC, nothing was looked up */
+	f->dnssec_unavailable = strcmp(r->c[C_MX], "U") == 0;
+	set_lookup(r, &f->mx, f->dnssec_unavailable ? "-" : r->c[C_MX]);
 	f->host_in_mx = strcmp(r->c[C_IN_MX], "yes") == 0;
 	set_name(f->host, sizeof(f->host), r->c[C_HOST]);
 	f->host_is_literal = is_address(f->host);
@@ -282,9 +285,19 @@ make_facts(const struct trow *r)
 static void
 settings_for(const struct trow *r, struct dane_settings *s)
 {
-	const char *m = r->c[C_USAGE01];
+	char m[32], *opt;
 
+	/* "usage01[,no-dnssec-opportunistic]" */
+	snprintf(m, sizeof(m), "%s", r->c[C_USAGE01]);
 	dane_settings_default(s);
+	if ((opt = strchr(m, ',')) != NULL) {
+		*opt++ = '\0';
+		if (strcmp(opt, "no-dnssec-opportunistic") == 0)
+			s->no_dnssec = DANE_NO_DNSSEC_OPPORTUNISTIC;
+		else
+			cr_assert_fail("%s line %d: got setting \"%s\", want "
+			    "no-dnssec-opportunistic", TABLE, r->line, opt);
+	}
 	if (strcmp(m, "default") == 0)
 		s->usage01 = DANE_USAGE01_DEFAULT;
 	else if (strcmp(m, "ta-digests") == 0)
