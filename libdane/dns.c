@@ -227,6 +227,8 @@ static const char *const ub_options[][2] = {
 	{ "harden-dnssec-stripped:", "yes" },
 	{ "val-log-level:", "2" },
 	{ "prefetch:", "no" },
+	/* no RFC 8145 key tag queries: one query less per process */
+	{ "trust-anchor-signaling:", "no" },
 };
 
 /*
@@ -334,18 +336,32 @@ set_upstream(struct dane_ctx *c, struct ub_ctx *ub, int quiet)
 	return DANE_OK;
 }
 
-/* The administrator's unbound.conf lines, after ours. */
+/*
+ * The administrator's unbound.conf lines, after ours.  libunbound says
+ * "syntax error" for a file it cannot open, and prints the details of
+ * a real syntax error on standard error: name the file here.
+ */
 static enum dane_result
 read_unbound_conf(struct dane_ctx *c, struct ub_ctx *ub, int quiet)
 {
-	int r = ub_ctx_config(ub, c->unbound_conf);
+	FILE *fp;
+	int r;
 
-	if (r == 0)
+	if ((fp = fopen(c->unbound_conf, "r")) == NULL) {
+		if (!quiet)
+			danei_log(c->log_fn, c->log_arg, LOG_ERR,
+			    "dane: unbound configuration %s: %s",
+			    c->unbound_conf, strerror(errno));
+		return DANE_ERR_CONFIG;
+	}
+	fclose(fp);
+	if ((r = ub_ctx_config(ub, c->unbound_conf)) == 0)
 		return DANE_OK;
 	if (!quiet)
 		danei_log(c->log_fn, c->log_arg, LOG_ERR,
 		    "dane: unbound configuration %s: %s", c->unbound_conf,
-		    r == UB_READFILE ? strerror(errno) : ub_strerror(r));
+		    r == UB_SYNTAX ? "not valid unbound.conf syntax" :
+		    ub_strerror(r));
 	return r == UB_NOMEM ? DANE_ERR_NOMEM : DANE_ERR_CONFIG;
 }
 

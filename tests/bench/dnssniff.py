@@ -10,7 +10,7 @@ AF_PACKET socket and appends one line per client query to OUTFILE:
   <proto> <DO|-> <qname> <qtype> <port>/<id> <time>     a query
   reply <AD|-> <qname> <qtype> <port>/<id> <time>         its reply
 
-DO is the EDNS "DNSSEC OK" bit: libdane (ldns) sets it on every query,
+DO is the EDNS "DNSSEC OK" bit: libdane (libunbound) sets it on every query,
 glibc's stub resolver, which sendmail itself uses, never does.  That is
 how queries.py tells the extension's queries from sendmail's own.
 AD is the "authentic data" bit of a reply.

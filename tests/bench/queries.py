@@ -3,7 +3,7 @@
 
 A benchmark, not a test: it prints figures and asserts nothing.
 
-  queries.py [--runs N] [--verbose] [DOMAIN...]
+  queries.py [--runs N] [--copies N] [--verbose] [DOMAIN...]
 
 Run as root after `make` (the world needs namespaces), from the top of
 the tree or through the Makefile target:
@@ -51,6 +51,16 @@ configuration, so that unbound's cache is warm (the resolver is local
 and its upstreams are on the loopback: the times show the CPU cost, not
 network latency).
 
+Peak RSS is that of the delivering sendmail process and its waited-for
+children (tests/bench/maxrss.py around the command, getrusage()).  The
+-odi deliveries are each a new process, so libunbound starts with an
+empty cache and fetches the DNSKEY/DS chain every time ("cold").  A
+queue run then delivers --copies messages per destination with one
+`sendmail -qf` process, where libunbound's cache is warm after the
+first delivery of a zone; it prints queries per delivery, the DNSKEY
+and DS queries of the whole run, peak RSS, wall time and the ratio of
+the wall times.
+
 Default destinations: the DOMAIN arguments replace them.
 """
 import argparse
@@ -76,7 +86,8 @@ DESTINATIONS = [
     ("c21.rfc.dane.test", "MX host is a secure CNAME"),
     ("sbad.dane.test", "single MX, TLSA does not match"),
 ]
-TYPES = ["MX", "A", "AAAA", "TLSA", "CNAME", "NS"]
+TYPES = ["MX", "A", "AAAA", "TLSA", "CNAME", "NS", "DNSKEY", "DS"]
+VALIDATION = ("DNSKEY", "DS")
 QUERY_RE = re.compile(r"info: (\S+) (\S+) (\S+) IN$")
 HOOK_SUFFIX = ".dane-hook.invalid."
 
@@ -91,6 +102,7 @@ class BenchWorld(run.World):
     def __init__(self, preload):
         super().__init__(preload)
         self.ends = None
+        self.last = None
         self.sniff_log = self.path("bench-dns.txt")
         self.sniffer = subprocess.Popen(
             ["bash", run.WORLD, "exec", self.dir, "/usr/bin/python3",
@@ -114,11 +126,26 @@ class BenchWorld(run.World):
                 run.size(self.sniff_log))
 
     def run(self, cmd, stdin=None, env=None, check=False):
+        measured = cmd[:1] == ["/usr/sbin/sendmail"] and (
+            "-odi" in cmd or "-qf" in cmd)
+        if measured:
+            cmd = ["/usr/bin/python3", os.path.join(HERE, "maxrss.py"),
+                   self.path("bench-rss.txt")] + cmd
         p = super().run(cmd, stdin=stdin, env=env, check=check)
-        if cmd[:1] == ["/usr/sbin/sendmail"] and "-odi" in cmd:
+        if measured:
             time.sleep(0.1)		# let the last log lines land
             self.ends = self.offsets()
+            self.last = p
         return p
+
+    def last_rss(self):
+        """Peak RSS (kB) of the last measured sendmail command."""
+        try:
+            with open(self.path("bench-rss.txt")) as f:
+                return int(f.read().split()[-1])
+        except (OSError, ValueError, IndexError):
+            raise RuntimeError("no peak RSS recorded: %s" % (
+                self.last.stderr if self.last else "nothing measured"))
 
 
 def client_queries(text):
@@ -179,6 +206,7 @@ def one(world, dest, phase, tag):
         "outcome": run.outcome(obs),
         "describe": run.describe(obs),
         "seconds": obs["seconds"],
+        "rss": world.last_rss(),
         "queries": [q for q in queries if not q[0].endswith(HOOK_SUFFIX)],
         "hook": hook,
         "sniffed": [q for q in sniffed(snf)
@@ -199,6 +227,67 @@ def measure(world, dests, runs):
                     continue		# warm-up
                 res[(dest, phase)].append(obs)
     return res
+
+
+def queue_run(world, dests, copies):
+    """Queue `copies` messages per destination, deliver them with one
+    `sendmail -qf` (one process in the foreground: libunbound's cache is
+    warm after the first delivery of a zone), per configuration."""
+    out = {}
+    for phase, with_dane in (("stock", False), ("dane", True)):
+        run.make_cf(world, with_dane, None)
+        world.sh("rm -f /var/spool/mqueue/*")
+        env = {"LD_PRELOAD": run.MODULE} if with_dane else {}
+        n = 0
+        for c in range(copies):
+            for i, (dest, _) in enumerate(dests):
+                rcpt = "q%d-%d-%s@%s" % (c, i, phase, dest)
+                world.run(["/usr/sbin/sendmail", "-Am", "-odq", "-oi", "-f",
+                           "postmaster@client.dane.test", rcpt],
+                          stdin=run.MESSAGE.format(rcpt=rcpt,
+                                                   subject=rcpt),
+                          check=True)
+                n += 1
+        time.sleep(0.2)
+        d0, s0 = world.offsets()
+        k0 = run.size(world.path("sink.jsonl"))
+        t0 = time.time()
+        world.run(["/usr/sbin/sendmail", "-Am", "-qf"], env=env)
+        seconds = time.time() - t0
+        delivered = sum(1 for r in run.sink_records(world, k0)
+                        if r.get("type") == "message")
+        left = len(world.sh("ls /var/spool/mqueue | grep '^qf'").stdout
+                   .split())
+        d1, _ = world.ends or world.offsets()
+        log = run.read_from(world.path("log/unbound.log"), d0)[:d1 - d0]
+        queries = [q for q in client_queries(log)
+                   if not q[0].endswith(HOOK_SUFFIX)]
+        out[phase] = {"messages": n, "queries": queries,
+                      "delivered": delivered, "left": left,
+                      "seconds": seconds, "rss": world.last_rss()}
+    return out
+
+
+def report_queue(q):
+    print("\nOne queue run (`sendmail -qf`, one process) delivering %d "
+          "messages: queries per\ndelivery, validation queries (DNSKEY, "
+          "DS) in the whole run, peak RSS, wall time\n"
+          % q["stock"]["messages"])
+    rows = []
+    for phase in ("stock", "dane"):
+        o = q[phase]
+        c = by_type(o["queries"])
+        val = sum(c.get(t, 0) for t in VALIDATION)
+        rows.append([phase, "%.2f" % (len(o["queries"]) / o["messages"]),
+                     "%.2f" % ((len(o["queries"]) - val) / o["messages"]),
+                     str(val), str(o["rss"]), "%.2f" % o["seconds"],
+                     str(o["delivered"]), str(o["left"])])
+    print(table(rows, ["config", "queries/delivery", "without DNSKEY/DS",
+                       "DNSKEY+DS", "peak RSS kB", "s", "delivered",
+                       "queued"], left=(0,)))
+    print("\n  wall ratio dane/stock %.3f, RSS %+d kB" % (
+        q["dane"]["seconds"] / q["stock"]["seconds"],
+        q["dane"]["rss"] - q["stock"]["rss"]))
 
 
 def fmt_counts(c):
@@ -260,6 +349,21 @@ def report(res, dests, runs, verbose):
     for n in notes:
         print(n)
 
+    print("\nPer delivery process (-odi: a cold libunbound cache each "
+          "time): peak RSS and wall time\n(medians)\n")
+    rows = []
+    for dest, _ in dests:
+        st, da = res[(dest, "stock")], res[(dest, "dane")]
+        rs = statistics.median(o["rss"] for o in st)
+        rd = statistics.median(o["rss"] for o in da)
+        ts = statistics.median(o["seconds"] for o in st)
+        td = statistics.median(o["seconds"] for o in da)
+        val = sum(by_type(da[0]["queries"]).get(t, 0) for t in VALIDATION)
+        rows.append([dest, "%d" % rs, "%d" % rd, "%+d" % (rd - rs),
+                     str(val), "%.3f" % (td / ts)])
+    print(table(rows, ["destination", "RSS stock kB", "RSS dane kB",
+                       "added kB", "DNSKEY+DS", "wall ratio"], left=(0,)))
+
     print("\nWho asked (EDNS DO bit seen on the wire: set by libdane, "
           "never by glibc), resolver\nresponse time of the extension's "
           "queries (median over the runs), and the verdict channel\n")
@@ -313,6 +417,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("domains", nargs="*")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--copies", type=int, default=10,
+                    help="messages per destination in the queue run")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
     module, status = run.preflight("queries.py")
@@ -323,9 +429,11 @@ def main():
     world = BenchWorld(module)
     try:
         res = measure(world, dests, max(1, args.runs))
+        q = queue_run(world, dests, max(1, args.copies))
     finally:
         world.stop()
     report(res, dests, max(1, args.runs), args.verbose)
+    report_queue(q)
     print("\n%d destinations, %.1f s" % (len(dests), time.time() - t0))
     return 0
 
