@@ -28,6 +28,12 @@
  *	danei_vlog() and danei_log() format one line, sanitise it and hand
  *	it to the sink `fn` (or to syslog(LOG_MAIL) when fn is NULL).
  *	errno is preserved.
+ *
+ *	danei_ctx_set_replies() makes a context take every reply from `fn`
+ *	instead of libunbound: the fuzz targets feed dane_gather() arbitrary
+ *	wire data with arbitrary security through it.  fn returns 0 and
+ *	fills *out (wire borrowed until the next call), or non-zero for a
+ *	lookup that failed.  Nothing else calls it.
  */
 #ifndef DANEI_H
 #define DANEI_H
@@ -50,5 +56,17 @@ void	danei_vlog(dane_log_fn *fn, void *arg, int prio, const char *fmt,
 	    va_list ap) __attribute__((format(printf, 4, 0)));
 void	danei_log(dane_log_fn *fn, void *arg, int prio, const char *fmt, ...)
 	    __attribute__((format(printf, 4, 5)));
+
+struct danei_reply {
+	int rcode;
+	int secure;
+	int bogus;
+	const unsigned char *wire;	/* the reply message, or NULL */
+	size_t len;
+};
+typedef int danei_reply_fn(void *arg, const char *name, int type,
+    struct danei_reply *out);
+void	danei_ctx_set_replies(struct dane_ctx *c, danei_reply_fn *fn,
+	    void *arg);
 
 #endif /* DANEI_H */
