@@ -39,10 +39,12 @@
  *	libunbound's allocations are left alone: it is not ours to fix.
  */
 #define _GNU_SOURCE
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <signal.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -974,6 +976,53 @@ Test(dns, used_up_budget_fails_later_lookups_at_once)
 	p = gather_decide(c, "example.net", "mx.example.net", &took);
 	cr_expect_eq(p->reason, DANE_R_TLSA_USABLE, "after reset: got %s, "
 	    "want TLSA_USABLE", reason_of(p->reason));
+	dane_policy_free(p);
+	dane_ctx_free(c);
+	fu_stop(u);
+}
+
+static volatile sig_atomic_t ticks;
+
+static void
+tick(int sig)
+{
+	(void)sig;
+	ticks++;
+}
+
+/* A signal interrupts poll(): that is no lookup failure (EINTR). */
+Test(dns, signals_during_a_lookup_are_not_failures)
+{
+	static const struct fu_zone zones[] = {
+		EXAMPLE(A_MX "|" TLSA("_25._tcp.mx")),
+		{ NULL, 0, NULL }
+	};
+	static const struct fu_fault faults[] = {
+		{ T_ORIG, "TLSA", FU_DELAY }, { NULL, NULL, 0 }
+	};
+	struct itimerval every = { { 0, 5000 }, { 0, 5000 } }, off;
+	struct sigaction sa;
+	struct fakeup *u = fu_start(zones, faults, 0);
+	struct dane_ctx *c = new_ctx(u, 5000);
+	struct dane_policy *p;
+	uint64_t took;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = tick;		/* no SA_RESTART */
+	sigaction(SIGALRM, &sa, NULL);
+	ticks = 0;
+	setitimer(ITIMER_REAL, &every, NULL);
+	p = gather_decide(c, "example.com", "mx.example.com", &took);
+	memset(&off, 0, sizeof(off));
+	setitimer(ITIMER_REAL, &off, NULL);
+	cr_expect_eq(p->reason, DANE_R_TLSA_USABLE, "got %s, want "
+	    "TLSA_USABLE", reason_of(p->reason));
+	cr_expect_eq(p->level, DANE_LEVEL_AUTH, "got %s, want dane",
+	    dane_level_name(p->level));
+	cr_expect_geq(took, 250, "took %llu ms, want the 250 ms delay",
+	    (unsigned long long)took);
+	cr_expect_gt(ticks, 10, "got %d signals, want more than 10",
+	    (int)ticks);
 	dane_policy_free(p);
 	dane_ctx_free(c);
 	fu_stop(u);

@@ -722,6 +722,8 @@ handle(struct fakeup *u, const uint8_t *q, size_t qlen,
 
 	if (flags & FU_DROP)
 		goto out;
+	if (flags & FU_DELAY)
+		usleep(250000);
 	if (to->tcp && (flags & FU_TC_NOTCP)) {
 		ldns_pkt_free(qp);
 		return -1;

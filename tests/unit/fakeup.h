@@ -66,7 +66,8 @@ enum {
 	FU_FORGED_ONLY = 1 << 6, /* with FU_OTHER_PORT: no real answer */
 	FU_WRONG_QUESTION = 1 << 7, /* first a forgery for another name */
 	FU_AD_UNSIGNED = 1 << 8, /* RRSIGs stripped, AD set */
-	FU_AD_BADSIG = 1 << 9	/* signatures corrupted, AD set */
+	FU_AD_BADSIG = 1 << 9,	/* signatures corrupted, AD set */
+	FU_DELAY = 1 << 10	/* answered after 250 ms */
 };
 
 /* Flags of the whole server. */
