@@ -169,6 +169,8 @@ danei_name_norm(const char *in, char *out, size_t size)
 			return DANE_ERR_INVAL;
 		out[i] = (char)tolower(ch);
 	}
+	if (label == 0)
+		return DANE_ERR_INVAL;	/* "example.com..": an empty label */
 	out[len] = '\0';
 	return DANE_OK;
 }

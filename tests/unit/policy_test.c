@@ -479,6 +479,8 @@ Test(policy, names_are_lower_case_a_labels_without_root_dot)
 		{ "xn--bcher-kva.example", "xn--bcher-kva.example" },
 		{ "b\xc3\xbc" "cher.example", NULL },	/* U-label */
 		{ "a..example", NULL },
+		{ "example.com..", NULL },
+		{ ".example.com", NULL },
 		{ ".", NULL },
 		{ "", NULL },
 		{ "a b.example", NULL },
