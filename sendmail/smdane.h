@@ -66,7 +66,15 @@ int smdane_config_read(struct smdane_config *c, const char *path);
 const char *smdane_cf_path(int argc, char **argv);
 
 /* verdict.c: the channel name and its answer. */
-#define SMDANE_SUFFIX ".v1.dane-hook.invalid"
+/*
+ * The label before dane-hook.invalid is longer than 63 octets: such a
+ * name cannot be encoded as a DNS query, so glibc fails it locally
+ * (NO_RECOVERY) and no resolver can ever answer it.  Without the module
+ * the rules therefore defer whatever the resolver would have said.
+ */
+#define SMDANE_LONG_LABEL \
+	"no-resolver-can-answer-this-name-its-label-exceeds-sixty-three-bytes"
+#define SMDANE_SUFFIX ".v1." SMDANE_LONG_LABEL ".dane-hook.invalid"
 
 struct smdane_query {
 	char phase[16];			/* try_tls, tls_server, tls_rcpt */

@@ -8,14 +8,17 @@
  *
  *	    _p.<phase>._v.<verify>._s.<server_name>._a.<server_addr>
  *	    ._h.<next hop>._r.<recipient domain>._c.<certificate digest>
- *	    .v1.dane-hook.invalid.
+ *	    .v1.<a label of 68 octets>.dane-hook.invalid.
  *
  *	(one name; empty fields are "none").
  *
  *	The hook answers such names itself from its res_search() interposer;
  *	the names never reach a resolver while the module is loaded.  When
- *	it is not loaded, the .invalid name gets NXDOMAIN and the rules
- *	defer: the channel fails closed.
+ *	it is not loaded, glibc cannot even encode the name (a label longer
+ *	than 63 octets) and fails the lookup without sending anything, so
+ *	the rules defer whatever any resolver would answer: the channel
+ *	fails closed without help from DNS.  The reply the hook builds
+ *	carries the root name as its question for the same reason.
  *
  *	The answer is "OK" or FAIL "<reason>".  sendmail re-tokenises the
  *	text, so reasons are quoted and limited to characters that survive

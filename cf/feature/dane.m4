@@ -115,7 +115,7 @@ R$* $| $| $*	$1 $| none $| $2
 R$* $|	$1 $| none
 R<$-> $| $+ $| $+ $| $+ $| $+ . $| $+ $| $+	<$1> $| $2 $| $3 $| $4 $| $5 $| $6 $| $7
 R<$-> $| $+ $| $+ $| $+ $| $+ $| $+ . $| $+	<$1> $| $2 $| $3 $| $4 $| $5 $| $6 $| $7
-R<$-> $| $+ $| $+ $| $+ $| $+ $| $+ $| $+	$: $(smdane _p . $1 . _v . $2 . _s . $3 . _a . $4 . _h . $5 . _r . $6 . _c . $7 . v1 . dane-hook . invalid . $: <NOHOOK> $)
+R<$-> $| $+ $| $+ $| $+ $| $+ $| $+ $| $+	$: $(smdane _p . $1 . _v . $2 . _s . $3 . _a . $4 . _h . $5 . _r . $6 . _c . $7 . v1 . no-resolver-can-answer-this-name-its-label-exceeds-sixty-three-bytes . dane-hook . invalid . $: <NOHOOK> $)
 R$* <TEMP>	$#error $@ 4.7.0 $: "454 4.7.0 DANE extension lookup failed"
 R<NOHOOK>	$#error $@ 4.7.0 $: "454 4.7.0 DANE extension not active"
 ROK $*	$@ OK

@@ -10,6 +10,8 @@
 
 #include "smdane.h"
 
+#define CHANNEL SMDANE_SUFFIX
+
 Test(config, reads_settings)
 {
 	struct smdane_config c;
@@ -81,8 +83,8 @@ Test(channel, parses_query_name)
 	struct smdane_query q;
 
 	cr_assert_eq(smdane_query_parse("_p.tls_server._v.OK._s.mx1.example."
-	    "com._a.127.0.0.1._h.example.com._r.none._c.AB:cd:01.v1.dane-hook"
-	    ".invalid.", &q), 0);
+	    "com._a.127.0.0.1._h.example.com._r.none._c.AB:cd:01"
+	    CHANNEL ".", &q), 0);
 	cr_assert_str_eq(q.certfp, "abcd01");
 	cr_assert_str_eq(q.phase, "tls_server");
 	cr_assert_str_eq(q.verify, "ok");
@@ -92,7 +94,7 @@ Test(channel, parses_query_name)
 	cr_assert_str_eq(q.rcpt, "");
 	cr_assert_eq(smdane_query_parse("_p.tls_rcpt._v.none._s.none._a."
 	    "IPv6:2001:db8:0:0:0:0:0:1._h.[relay.example]._r.Other.Example"
-	    "._c.none.v1.dane-hook.invalid", &q), 0);
+	    "._c.none" CHANNEL, &q), 0);
 	cr_assert_str_eq(q.certfp, "");
 	cr_assert_str_eq(q.server, "");
 	cr_assert_str_eq(q.addr, "ipv6:2001:db8:0:0:0:0:0:1");
@@ -106,16 +108,19 @@ Test(channel, rejects_other_names)
 
 	cr_assert(!smdane_is_channel_name("example.com."));
 	cr_assert(!smdane_is_channel_name("dane-hook.invalid."));
-	cr_assert_neq(smdane_query_parse("_p.x._v.y.v1.dane-hook.invalid.",
+	/* the short form a resolver could answer is not the channel */
+	cr_assert(!smdane_is_channel_name("_p.x._v.y._s.z._a.none._h.d._r."
+	    "none._c.none.v1.dane-hook.invalid."));
+	cr_assert_neq(smdane_query_parse("_p.x._v.y" CHANNEL ".",
 	    &q), 0);
 	/* fields out of order, or an empty next hop */
 	cr_assert_neq(smdane_query_parse("_p.x._v.y._a.z._s.w._h.d._r.none"
-	    ".v1.dane-hook.invalid.", &q), 0);
+	    CHANNEL ".", &q), 0);
 	cr_assert_neq(smdane_query_parse("_p.x._v.y._s.z._a.none._h.._r."
-	    "none._c.none.v1.dane-hook.invalid.", &q), 0);
+	    "none._c.none" CHANNEL ".", &q), 0);
 	/* a server name carrying a marker cannot shift the fields */
 	cr_assert_neq(smdane_query_parse("_p.tls_rcpt._v.ok._s.a._a.b._h.c._r."
-	    "d._a.none._h.example.com._r.none._c.none.v1.dane-hook.invalid.",
+	    "d._a.none._h.example.com._r.none._c.none" CHANNEL ".",
 	    &q), 0);
 }
 
@@ -201,9 +206,12 @@ Test(channel, builds_txt_response)
 	ns_rr rr;
 	int n;
 
-	n = smdane_txt_response("_p.a._v.b._s.c._h.d.v1.dane-hook.invalid.",
+	n = smdane_txt_response("_p.a._v.b._s.c._h.d" CHANNEL ".",
 	    "OK", buf, sizeof(buf));
 	cr_assert_gt(n, 0);
+	/* the channel name cannot be encoded: the question is the root */
+	cr_assert_eq(buf[12], 0, "got question label length %u, want 0",
+	    buf[12]);
 	cr_assert_eq(ns_initparse(buf, n, &msg), 0);
 	cr_assert_eq(ns_msg_count(msg, ns_s_an), 1);
 	cr_assert_eq(ns_parserr(&msg, ns_s_an, 0, &rr), 0);
