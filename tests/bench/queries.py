@@ -25,8 +25,9 @@ and deliver(), imported unchanged) through three configurations:
   stock     Debian's sendmail as shipped: no FEATURE(`dane'), no module;
   dane      FEATURE(`dane') and the preloaded libsendmail-dane.so;
   nomodule  FEATURE(`dane') without the module (one run per destination,
-            a control: its verdict-channel lookups must reach the resolver,
-            so the "hook names" count of the dane column is meaningful).
+            a control: the delivery is deferred by design, and its
+            verdict-channel names cannot reach the resolver either, since
+            glibc cannot encode their 68-octet label).
 
 For each delivery it counts the queries the world's resolver received
 while sendmail ran: client query lines of unbound's log
@@ -396,7 +397,9 @@ def report(res, dests, runs, verbose):
           "  hook names: names under dane-hook.invalid that reached the "
           "resolver with the module loaded,\n"
           "  and, as a control, with FEATURE(`dane') but no module "
-          "(delivery deferred by design).\n"
+          "(delivery deferred by design;\n"
+          "  glibc cannot send these names, so no resolver sees them "
+          "either way).\n"
           "\nThe extension's queries, in order:")
     print("\n".join(lists))
     if verbose:
