@@ -155,7 +155,9 @@ access_get(struct dane_access *a, const char *tag, const char *name,
 			n--;
 		if (n >= vsize)
 			n = vsize - 1;
-		memcpy(val, dv.data, n);
+		/* an empty value may come with no data pointer at all */
+		if (n > 0)
+			memcpy(val, dv.data, n);
 		val[n] = '\0';
 	}
 	(void)flock(a->fd, LOCK_UN);

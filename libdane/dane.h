@@ -144,7 +144,7 @@ struct dane_facts {
 	int dnssec_unavailable;
 };
 
-/* Treatment of PKIX usages 0 and 1 (DESIGN.md section 1). */
+/* Treatment of PKIX usages 0 and 1 (docs/POLICY.md, usage 0/1 rule). */
 enum dane_usage01 {
 	/* 1 x y as 3 x y; 0 x 0 as 2 x 0; 0 x 1|2 unusable */
 	DANE_USAGE01_DEFAULT = 0,

@@ -15,10 +15,11 @@
  *	when a code point is unknown (RFC 6698 section 7), a digest has
  *	the wrong length or full data does not decode (RFC 7671 section 9:
  *	"discard ... malformed records"), or when the usage 0/1 setting
- *	rejects it (RFC 7672 section 3.1.3 and DESIGN.md section 1).  A
- *	usable record is written to *out with its effective usage: PKIX-EE
- *	(1) becomes DANE-EE (3) and PKIX-TA (0) becomes DANE-TA (2) where
- *	the setting allows it.  out->data borrows rr->data.
+ *	rejects it (RFC 7672 section 3.1.3 and the usage 0/1 rule of
+ *	docs/POLICY.md).  A usable record is written to *out with its
+ *	effective usage: PKIX-EE (1) becomes DANE-EE (3) and PKIX-TA (0)
+ *	becomes DANE-TA (2) where the setting allows it.  out->data
+ *	borrows rr->data.
  *
  *	Digest agility (RFC 7671 section 9) is not done here: OpenSSL does
  *	it during verification, with the ordinals dane_ssl_apply() sets.

@@ -349,7 +349,7 @@ done
 printf 'tlsa 3 1 1 %s\n' "$G"
 echo 'expect auth 0 3 1 1'; echo end
 
-echo '# Usage 0/1 settings (DESIGN.md section 1; RFC 7672 3.1.3)'
+echo '# Usage 0/1 settings (docs/POLICY.md usage 0/1 rule; RFC 7672 3.1.3)'
 case_ usage1_as_usage3_by_default 35 mx.example.com example.com \
     unrelated int
 tlsa 1 1 1 unrelated; echo 'expect auth 0 3 1 1'; echo end
