@@ -270,6 +270,8 @@ struct dane_resolver_config {
 	 * (local-zone, stub-zone, further trust anchors...); NULL = none.
 	 */
 	const char *unbound_conf;
+	/* libunbound's own verbosity (0-5; its lines come at LOG_DEBUG) */
+	unsigned verbosity;
 	/* sink for the context's lines, also those of dane_ctx_new() */
 	dane_log_fn *log_fn;		/* NULL = syslog(LOG_MAIL) */
 	void *log_arg;

@@ -126,6 +126,7 @@ struct dane_ctx {
 	int probe;			/* 0 not done, 1 passed, -1 failed */
 	time_t probe_when;
 	FILE *ublog;			/* libunbound's messages, to the sink */
+	int verbosity;			/* libunbound's */
 	char ubline[512];
 	size_t ublen;
 	pthread_mutex_t ubmu;		/* libunbound logs from its thread */
@@ -202,9 +203,9 @@ ublog_write(void *cookie, const char *buf, size_t size)
 			continue;	/* overlong line: cut */
 		c->ubline[c->ublen] = '\0';
 		c->ublen = 0;
-		/* "[time] libunbound[pid:thread] error: text" */
-		danei_log(c->log_fn, c->log_arg, strstr(c->ubline,
-		    "] error: ") != NULL ? LOG_NOTICE : LOG_INFO,
+		/* "[time] libunbound[pid:thread] error: text"; what matters
+		 * reaches the sink as libdane's own lines */
+		danei_log(c->log_fn, c->log_arg, LOG_DEBUG,
 		    "dane: libunbound: %s", strstr(c->ubline, "] ") != NULL ?
 		    strstr(c->ubline, "] ") + 2 : c->ubline);
 	}
@@ -397,7 +398,7 @@ ub_new(struct dane_ctx *c, int quiet)
 		return DANE_ERR_RESOLVER;
 	if (c->ublog != NULL)
 		(void)ub_ctx_debugout(ub, c->ublog);
-	(void)ub_ctx_debuglevel(ub, 0);
+	(void)ub_ctx_debuglevel(ub, c->verbosity);
 	for (i = 0; i < sizeof(ub_options) / sizeof(ub_options[0]); i++)
 		if (ub_ctx_set_option(ub, ub_options[i][0],
 		    ub_options[i][1]) != 0) {
@@ -450,6 +451,7 @@ dane_ctx_new(const struct dane_resolver_config *rc, struct dane_ctx **out)
 	pthread_mutex_init(&c->ubmu, NULL);
 	c->log_fn = rc->log_fn;
 	c->log_arg = rc->log_arg;
+	c->verbosity = rc->verbosity > 5 ? 5 : (int)rc->verbosity;
 	c->budget_ms = rc->timeout_ms != 0 ? rc->timeout_ms :
 	    DEFAULT_BUDGET_MS;
 	c->resolv_conf = dup_or(rc->resolv_conf, "/etc/resolv.conf");

@@ -129,6 +129,32 @@ real(const char *name)
 static void
 slog(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * confSMDANE_LOGLEVEL: 0 errors, warnings and refusals; 1 (default)
+ * also the line of every connection that passed; libdane's lines: at
+ * 0 its errors and warnings, at 1 also validation failures and a used
+ * up DNS budget, at 2 everything but libunbound's own messages, at 3
+ * those too.
+ */
+static int
+hook_logs(int prio)
+{
+	return prio <= (S.cfg.loglevel >= 1 ? LOG_INFO : LOG_NOTICE);
+}
+
+static void
+dane_sink(void *arg, int prio, const char *line)
+{
+	static const int limit[] = { LOG_WARNING, LOG_NOTICE, LOG_INFO,
+		LOG_DEBUG };
+	int saved = errno;
+
+	(void)arg;
+	if (prio <= limit[S.cfg.loglevel & 3])
+		syslog(LOG_MAIL | prio, "%s", line);
+	errno = saved;
+}
+
 static void
 slog(int prio, const char *fmt, ...)
 {
@@ -136,6 +162,8 @@ slog(int prio, const char *fmt, ...)
 	va_list ap;
 	int saved = errno;
 
+	if (!hook_logs(prio))
+		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
@@ -214,6 +242,8 @@ context(void)
 	rc.resolv_conf = S.cfg.resolv_conf;
 	rc.trust_anchor = S.cfg.trust_anchor;
 	rc.unbound_conf = S.cfg.unbound_conf;
+	rc.log_fn = dane_sink;
+	rc.verbosity = S.cfg.loglevel >= 3 ? 2 : 0;
 	rc.timeout_ms = S.cfg.dns_timeout_ms;
 	S.ctx_error = dane_ctx_new(&rc, &S.ctx);
 	if (S.ctx_error != DANE_OK) {

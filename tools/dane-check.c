@@ -4,8 +4,8 @@
  *
  * SYNOPSIS
  *	sendmail-dane-check [-r resolv.conf] [-u upstream] [-a anchor]
- *	    [-c unbound.conf] [-t seconds] [-o] [-p port] [-s strict|ta-digests]
- *	    destination [host...]
+ *	    [-c unbound.conf] [-t seconds] [-o] [-p port]
+ *	    [-s strict|ta-digests] [-v] destination [host...]
  *
  * DESCRIPTION
  *	Looks up, as the sendmail module does, the facts for delivering to
@@ -23,7 +23,8 @@
  *	libunbound settings from an unbound.conf(5)-style file.  -t sets the DNS
  *	time budget per destination; -o treats an upstream that delivers
  *	no DNSSEC as "DANE does not apply" instead of "defer".  Log lines
- *	(the upstream check, validation failures) go to standard error.
+ *	(the upstream check, validation failures) go to standard error,
+ *	with -v also libunbound's own messages.
  *
  * DIAGNOSTICS
  *	Exit status 0 when every host could be evaluated, 1 when the
@@ -32,16 +33,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "dane.h"
+
+static int verbose;
 
 static void
 to_stderr(void *arg, int prio, const char *line)
 {
 	(void)arg;
-	(void)prio;
-	fprintf(stderr, "sendmail-dane-check: %s\n", line);
+	if (prio < LOG_DEBUG || verbose)
+		fprintf(stderr, "sendmail-dane-check: %s\n", line);
 }
 
 static void
@@ -105,7 +109,7 @@ main(int argc, char **argv)
 	memset(&rc, 0, sizeof(rc));
 	rc.log_fn = to_stderr;
 	dane_settings_default(&s);
-	while ((c = getopt(argc, argv, "r:u:a:c:t:op:s:")) != -1) {
+	while ((c = getopt(argc, argv, "r:u:a:c:t:op:s:v")) != -1) {
 		switch (c) {
 		case 'r':
 			rc.resolv_conf = optarg;
@@ -127,6 +131,10 @@ main(int argc, char **argv)
 			break;
 		case 'o':
 			s.no_dnssec = DANE_NO_DNSSEC_OPPORTUNISTIC;
+			break;
+		case 'v':
+			verbose = 1;
+			rc.verbosity = 2;
 			break;
 		case 'p':
 			port = (unsigned)strtoul(optarg, NULL, 10);
@@ -183,6 +191,6 @@ main(int argc, char **argv)
 usage:
 	fprintf(stderr, "usage: sendmail-dane-check [-r resolv.conf] "
 	    "[-u upstream] [-a anchor] [-c unbound.conf] [-t seconds] [-o] [-p port] "
-	    "[-s strict|ta-digests] destination [host...]\n");
+	    "[-s strict|ta-digests] [-v] destination [host...]\n");
 	return 2;
 }
