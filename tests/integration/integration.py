@@ -4,15 +4,20 @@
 Each check drives the real Debian sendmail in the hermetic world
 (tests/world) and asserts what the sinks, the queue, the log and /proc
 show: fail-closed without the module, queue runs and the daemon across
-SIGHUP, shared transactions and cached connections, host status, the
-module inside other programs, an unchanged SMTP dialogue for non-DANE
-mailers, and many deliveries in one process without descriptor or memory
-growth.
+SIGHUP, shared transactions and cached connections, host status, forged
+DNS replies while lookups are slow, the module inside other programs, an
+unchanged SMTP dialogue for non-DANE mailers, and many deliveries in one
+process without descriptor or memory growth.
 
-  integration.py [-v] [CHECK...]
+  integration.py [-v] [--upstream validating|plain|adproxy] [CHECK...]
+
+--upstream picks the resolver of the world the checks share (see
+tests/world/README); the forged-replies check always starts its own
+world with a slow upstream.
 
 Exit 0 when all checks pass, 1 otherwise, 77 when not root.
 """
+import json
 import os
 import re
 import subprocess
@@ -463,8 +468,11 @@ def other_service_lookups_keep_the_mode(ctx):
 
 @check
 def diagnostic_tool(ctx):
-    """sendmail-dane-check prints the policy the module would apply."""
+    """sendmail-dane-check prints the policy the module would apply
+    (with the module's libunbound settings: test. is no local zone)."""
     tool = os.path.join(run.TOP_BUILDDIR, "tools", "sendmail-dane-check")
+    ctx.cf(dane=True)
+    conf = os.path.join(ctx.w.path("cf"), "dane-unbound.conf")
     want = {"s311.dane.test": r"^mx311\.dane\.test: dane, .*tlsa 3 1 1 ",
             "insecure.test": r"^mx\.insecure\.test: opportunistic, MX RRset",
             "stlsabogus.dane.test": r"^mxtlsabogus\.dane\.test: skip, TLSA "
@@ -472,11 +480,166 @@ def diagnostic_tool(ctx):
             "expired.test": r"^expired\.test: defer, MX lookup failed",
             "[mx311.dane.test]": r"^\[mx311\.dane\.test\]: dane, "}
     for dest, regex in want.items():
-        p = ctx.w.run([tool, dest])
+        p = ctx.w.run([tool, "-c", conf, dest])
         expect(re.search(regex, p.stdout, re.M),
                "%s: got %r, want /%s/" % (dest, p.stdout, regex))
     p = ctx.w.run([tool])
     expect(p.returncode == 2 and "usage" in p.stderr, "no usage message")
+
+
+# --- forged DNS replies -----------------------------------------------------
+
+# Reply delay of the slow upstream.  Each delivery's lookups share a DNS
+# time budget of 15 s in the module: at 1.5 s per reply the dozen
+# sequential queries of a cold validation (root DNSKEY with retries, DS and
+# DNSKEY per zone, MX, A, AAAA, TLSA) exceed it and the TLSA lookup fails
+# before the real record arrives, so a shorter delay keeps the window wide
+# while the genuine answer still decides.
+FORGE_DELAY = 1.0
+
+SERVED_SPKI = """import hashlib, socket, ssl, sys
+sys.path.insert(0, %r)
+from gen import spki_der
+s = socket.create_connection(("127.0.0.11", 25), timeout=10)
+f = s.makefile("rb")
+def reply():
+    while True:
+        line = f.readline()
+        if line[3:4] != b"-":
+            return line
+reply()
+s.sendall(b"EHLO forger\\r\\n"); reply()
+s.sendall(b"STARTTLS\\r\\n"); reply()
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s, server_hostname="mxbad.dane.test")
+print(hashlib.sha256(spki_der(t.getpeercert(binary_form=True))).hexdigest())
+t.close()
+"""
+
+
+def in_flight(rounds, queries):
+    """Forged packets sent to the port of a UDP query while the slow
+    proxy held it: (packets, {(qname, qtype) hit})."""
+    by_port = {}
+    for q in queries:
+        if q.get("proto") == "udp" and q.get("rcode") is not None:
+            by_port.setdefault(int(q["client"].rsplit(":", 1)[1]),
+                               []).append(q)
+    packets, hit = 0, set()
+    for t, counts in rounds:
+        for port, n in counts:
+            pending = [q for q in by_port.get(port, [])
+                       if q["t_in"] <= t <= q["t_out"]]
+            if pending:
+                packets += n
+                hit.update((q["qname"], q["qtype"]) for q in pending)
+    return packets, hit
+
+
+@check
+def forged_replies_while_lookups_are_slow(ctx):
+    """A.1/1: every reply of the upstream comes %.1f s late (a slow
+    forwarder on 127.0.0.1:53); meanwhile a process without privileges
+    sprays forged replies (random IDs, AD=1, MX, A and a TLSA 3 1 1 of the
+    certificate the server really shows) at the client UDP ports in use.
+    A destination whose real TLSA does not match stays queued with the
+    DANE reason; nothing reaches the server.""" % FORGE_DELAY
+    w = run.World(os.path.join(run.TOP_BUILDDIR, MODULE), "slow",
+                  FORGE_DELAY)
+    ok = False
+    try:
+        forged_replies(Ctx(w))
+        ok = True
+    finally:
+        w.stop(keep=not ok)
+        if not ok:
+            print("   slow world kept in %s" % w.dir)
+
+
+def forged_replies(ctx):
+    p = ctx.w.run(["/usr/bin/python3", "-c", SERVED_SPKI % os.path.join(
+        run.TOP_SRCDIR, "tests", "world")])
+    served = p.stdout.strip()
+    expect(re.fullmatch(r"[0-9a-f]{64}", served),
+           "SPKI of the certificate mxbad.dane.test serves: %r %s" %
+           (served, p.stderr[-300:]))
+    l1 = [l.split()[1] for l in open(ctx.w.path("pki/digests.txt"))
+          if l.startswith("SPKI256:L1 ")]
+    expect(l1 == [served], "mxbad.dane.test serves %s, not L1 %r" %
+           (served, l1))
+    real = ctx.w.run(["dig", "+short", "@127.0.2.1",
+                      "_25._tcp.mxbad.dane.test", "TLSA"]).stdout.split()
+    expect(len(real) >= 4 and real[:3] == ["3", "1", "1"],
+           "real TLSA of mxbad.dane.test: %r" % real)
+    real = "".join(real[3:]).lower()
+    expect(real != served, "the real TLSA of mxbad.dane.test matches")
+    ctx.cf(dane=True)
+    ctx.clear()
+    forger = subprocess.Popen(
+        ["bash", run.WORLD, "exec", ctx.w.dir, "env", "-i",
+         "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "setpriv", "--reuid=nobody",
+         "--regid=nogroup", "--clear-groups", "--", "/usr/bin/python3",
+         os.path.join(HERE, "dnsforge.py"), "--domain", "sbad.dane.test",
+         "--mx", "mxbad.dane.test", "--addr", "127.0.0.11", "--tlsa", served],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        if forger.stdout.readline().strip() != "ready":
+            raise Fail("forger did not start: %s" % forger.stderr.read()[-300:])
+        proxy_log = ctx.w.path("log/dnsproxy.jsonl")
+        d0 = run.size(proxy_log)
+        off = ctx.offsets()
+        rcpt = "forged@sbad.dane.test"
+        subj = ctx.subject("forged")
+        t0 = time.time()
+        ctx.send([rcpt], subj)
+        took = time.time() - t0
+    finally:
+        try:
+            out, err = forger.communicate("", timeout=30)
+        except subprocess.TimeoutExpired:
+            forger.kill()
+            out, err = forger.communicate()
+    report = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+    expect(report, "forger reported nothing: %s" % err[-300:])
+    expect(report.get("uid") not in (None, 0),
+           "forger ran as uid %r" % report.get("uid"))
+    queries = [json.loads(l) for l in
+               run.read_from(proxy_log, d0).splitlines() if l.strip()]
+    packets, hit = in_flight(report["rounds"], queries)
+    tlsa_q = ("_25._tcp.mxbad.dane.test.", 52)
+    if VERBOSE:
+        print("   delivery %.1f s, %d upstream queries; forger (uid %d) sent "
+              "%d packets to %d ports (%d beyond the ephemeral range %d-%d, "
+              "%d errors), %d of them while one of %d queries was in "
+              "flight" % (took, len(queries), report["uid"], report["sent"],
+                          len(report["ports"]), report["outside"],
+                          report["ephemeral"][0], report["ephemeral"][1],
+                          report["errors"], packets, len(hit)))
+    msgs = [r for r in ctx.sink(off) if r.get("type") == "message"]
+    expect(not msgs, "the sink received %r" % msgs)
+    st = ctx.queue().get(rcpt, "")
+    expect("4.7.5 DANE: no TLSA record of mxbad.dane.test matched" in st,
+           "queue status %r" % st)
+    mailq = ctx.w.sh("sendmail -Am -bp").stdout
+    expect("4.7.5" in mailq and "DANE" in mailq, "mailq: %r" % mailq)
+    lines = [l for l in run.dane_lines(ctx.log(off))
+             if "relay=mxbad.dane.test" in l]
+    expect(lines and all("verdict=FAIL" in l for l in lines),
+           "module's log lines: %r" % lines)
+    used = [re.search(r", tlsa=\d+ usable/\d+ unusable \[([^]]*)\]", l)
+            for l in lines]
+    expect(all(m and real[:16] in m.group(1) and served[:16] not in
+               m.group(1) for m in used),
+           "TLSA records the module used: %r (real %s, forged %s)" % (
+               [m and m.group(1) for m in used], real[:16], served[:16]))
+    expect(packets > 0, "no forged packet reached a port while its query "
+           "was in flight (%d sent)" % report["sent"])
+    expect(tlsa_q in hit, "no forged packet while the TLSA query was in "
+           "flight; queries hit: %r" % sorted(hit))
+    expect(took < 50, "delivery took %.1f s" % took)
 
 
 # --- the module in other programs -------------------------------------------
@@ -689,10 +852,19 @@ def main():
     global VERBOSE
     args = [a for a in sys.argv[1:] if a != "-v"]
     VERBOSE = len(args) != len(sys.argv) - 1
+    upstream = "validating"
+    if args[:1] == ["--upstream"] and len(args) >= 2:
+        upstream = args[1]
+        args = args[2:]
+    if upstream not in run.UPSTREAMS or [a for a in args
+                                         if a.startswith("-")]:
+        print("usage: integration.py [-v] [--upstream %s] [CHECK...]" %
+              "|".join(run.UPSTREAMS), file=sys.stderr)
+        return 2
     module, status = run.preflight("integration.py")
     if module is None:
         return status
-    world = run.World(module)
+    world = run.World(module, upstream)
     ctx = Ctx(world)
     failed = 0
     t0 = time.time()

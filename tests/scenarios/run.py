@@ -8,7 +8,12 @@ module.  What happened is read from the places it shows: the SMTP sinks'
 records (which listener got the message, TLS version, SNI), the queue
 (qf status and `mailq`), and the syslog lines sendmail wrote.
 
-  run.py [--demo] [--phase stock|dane|both] FILE.tsv...
+  run.py [--demo] [--phase stock|dane|both]
+         [--upstream validating|plain|adproxy] FILE.tsv...
+
+--upstream picks the world's resolver (tests/world/README): the
+expected outcomes are the same with every upstream, since the module
+validates DNSSEC itself and trusts no resolver's AD bit.
 
 Exit status: 0 when every scenario's outcome with the extension is the
 expected one, 1 otherwise, 77 when not run as root (the world needs
@@ -30,6 +35,7 @@ TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.abspath(
 TOP_BUILDDIR = os.environ.get("top_builddir") or TOP_SRCDIR
 WORLD = os.path.join(TOP_SRCDIR, "tests", "world", "world.sh")
 MODULE = "libsendmail-dane.so"
+UPSTREAMS = ("validating", "plain", "adproxy")
 
 MC_HEAD = """divert(-1)dnl
 include(`{cf}/m4/cf.m4')dnl
@@ -40,6 +46,7 @@ define(`confDONT_PROBE_INTERFACES', `True')dnl
 define(`confTO_QUIT', `10s')dnl
 define(`confTO_CONNECT', `10s')dnl
 define(`confLOG_LEVEL', `9')dnl
+define(`confSMDANE_UNBOUND_CONF', `{cf}/dane-unbound.conf')dnl
 FEATURE(`no_default_msa')dnl
 DAEMON_OPTIONS(`Family=inet, Name=MTA, Port=smtp, Addr=127.0.0.1')dnl
 FEATURE(`access_db', , `skip')dnl
@@ -62,6 +69,12 @@ class Scenario:
       noconnect:ADDR     no connection may reach the sink at ADDR
       file:PATH TEXT     write TEXT ("\\n" for newlines) to PATH in the world
       log:REGEX          sendmail's log must match REGEX during the delivery
+    noquery, noconnect and log items written KIND@UPSTREAM[,UPSTREAM]:VALUE
+    apply with those upstream variants only (see --upstream), and
+      status@UPSTREAM[,UPSTREAM]:REGEX  replaces the queue-status column
+                         with them (without validation upstream, sendmail's
+                         own lookups of bogus data succeed, and what defers
+                         is the module's refusal, with its own text)
     """
 
     def __init__(self, fields):
@@ -69,12 +82,34 @@ class Scenario:
          self.status_re, self.desc, self.setup) = (fields + ["-"] * 8)[:8]
         self.mc, self.access, self.mailertable = [], [], []
         self.noquery, self.noconnect, self.file, self.log = [], [], [], []
+        self.scoped = []    # (kind, upstream variants, value)
         for item in ([] if self.setup == "-" else self.setup.split("|")):
             kind, _, value = item.strip().partition(":")
+            kind, _, ups = kind.partition("@")
+            if ups:
+                ups = ups.split(",")
+                if kind not in ("noquery", "noconnect", "log", "status") or \
+                        not value or [u for u in ups if u not in UPSTREAMS]:
+                    raise ValueError("%s: bad setup item %r" %
+                                     (self.name, item))
+                self.scoped.append((kind, ups, value))
+                continue
             if kind not in ("mc", "access", "mailertable", "noquery",
                             "noconnect", "file", "log") or not value:
                 raise ValueError("%s: bad setup item %r" % (self.name, item))
             getattr(self, kind).append(value)
+
+    def items(self, kind, upstream):
+        """The noquery, noconnect or log items with that upstream variant."""
+        return getattr(self, kind) + [v for k, ups, v in self.scoped
+                                      if k == kind and upstream in ups]
+
+    def status_for(self, upstream):
+        """The queue-status regex with that upstream variant."""
+        for kind, ups, value in self.scoped:
+            if kind == "status" and upstream in ups:
+                return value
+        return self.status_re
 
     def config_key(self):
         return (tuple(self.mc), tuple(self.access), tuple(self.mailertable),
@@ -94,10 +129,14 @@ def load(paths):
 
 
 class World:
-    def __init__(self, preload):
+    def __init__(self, preload, upstream="validating", delay=None):
         self.dir = tempfile.mkdtemp(prefix="smdane-world.")
-        subprocess.run(["bash", WORLD, "start", self.dir, "--preload",
-                        preload], check=True)
+        self.upstream = upstream
+        cmd = ["bash", WORLD, "start", self.dir, "--preload", preload,
+               "--upstream", upstream]
+        if delay is not None:
+            cmd += ["--delay", str(delay)]
+        subprocess.run(cmd, check=True)
         # as `make install` does on a real system
         self.run(["sh", os.path.join(TOP_SRCDIR, "cf", "dane-services"),
                   "add", "/etc/services"], check=True)
@@ -173,6 +212,10 @@ def make_cf(world, with_dane, sc=None):
         shutil.copytree("/usr/share/sendmail/cf", cfdir)
         shutil.copy(os.path.join(TOP_SRCDIR, "cf", "feature", "dane.m4"),
                     os.path.join(cfdir, "feature", "dane.m4"))
+    # the world's TLD is test., which libunbound answers itself
+    # (RFC 6761) unless told otherwise
+    with open(os.path.join(cfdir, "dane-unbound.conf"), "w") as f:
+        f.write('server:\n  local-zone: "test." nodefault\n')
     mc = MC_HEAD.format(cf=cfdir)
     if sc is not None:
         mc += "".join(line + "dnl\n" for line in sc.mc)
@@ -290,9 +333,10 @@ def outcome(obs):
     return "LOST"
 
 
-def check(sc, obs):
+def check(sc, obs, upstream="validating"):
     """Problems with the outcome under the extension ([] when right)."""
     errs = []
+    status_re = sc.status_for(upstream)
     got = outcome(obs)
     if got != sc.expect:
         errs.append("outcome %s, want %s" % (got, sc.expect))
@@ -312,7 +356,7 @@ def check(sc, obs):
             ok = [l for l in dane_lines(obs["log"]) if "verdict=OK" in l]
             if not ok or "match=-" in ok[-1]:
                 errs.append("no log line with the matched TLSA record")
-    for item in sc.noquery:
+    for item in sc.items("noquery", upstream):
         name, _, qtype = item.partition(" ")
         pat = re.compile(r"info: \S+ %s\. %s IN" % (
             re.escape(name.rstrip(".")), re.escape(qtype or "A")), re.I)
@@ -324,10 +368,10 @@ def check(sc, obs):
     if lines and len(lines) != len(conns):
         errs.append("%d DANE log lines for %d connections" %
                     (len(lines), len(conns)))
-    for regex in sc.log:
+    for regex in sc.items("log", upstream):
         if not re.search(regex, obs["log"]):
             errs.append("log does not match %r" % regex)
-    for addr in sc.noconnect:
+    for addr in sc.items("noconnect", upstream):
         hits = [r for r in obs.get("records", [])
                 if r.get("listener", "").split(":")[0] == addr]
         if hits:
@@ -335,15 +379,14 @@ def check(sc, obs):
     if sc.expect == "DEFER":
         if not obs["queue"]:
             errs.append("not in the queue")
-        elif sc.status_re != "-" and not re.search(sc.status_re,
-                                                   obs["queue"][0]):
+        elif status_re != "-" and not re.search(status_re, obs["queue"][0]):
             errs.append("queue status %r does not match %r" %
-                        (obs["queue"][0], sc.status_re))
+                        (obs["queue"][0], status_re))
         qid_lines = [l for l in obs["mailq"].splitlines()
                      if "Deferred" in l or obs["rcpt"] in l]
         if not qid_lines:
             errs.append("mailq does not list the message")
-        if "4.7.5" in sc.status_re:
+        if "4.7.5" in status_re:
             fails = [l for l in dane_lines(obs["log"]) if "verdict=FAIL" in l]
             if not fails:
                 errs.append("no syslog line with the DANE verdict")
@@ -357,6 +400,7 @@ def main():
     ap.add_argument("tables", nargs="+")
     ap.add_argument("--phase", choices=["stock", "dane", "both"],
                     default="both")
+    ap.add_argument("--upstream", choices=UPSTREAMS, default="validating")
     ap.add_argument("--demo", action="store_true")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
@@ -366,7 +410,7 @@ def main():
     scenarios = load(args.tables)
     phases = ["stock", "dane"] if args.phase == "both" else [args.phase]
     t0 = time.time()
-    world = World(module)
+    world = World(module, args.upstream)
     results = {}
     try:
         for phase in phases:
@@ -385,7 +429,7 @@ def main():
     for sc in scenarios:
         stock = results.get((sc.name, "stock"))
         dane = results.get((sc.name, "dane"))
-        errs = check(sc, dane) if dane else []
+        errs = check(sc, dane, args.upstream) if dane else []
         failures += bool(errs)
         rows.append((sc, stock, dane, errs))
         if errs or args.verbose:
@@ -413,9 +457,9 @@ def main():
                   1 for sc, stock, dane, errs in rows if stock and
                   sc.expect == "DEFER" and stock["messages"])))
     world.stop(keep=bool(failures))
-    print("\n%d scenarios, %d as expected, %d wrong; %.1f s%s" %
+    print("\n%d scenarios, %d as expected, %d wrong; upstream %s; %.1f s%s" %
           (len(scenarios), len(scenarios) - failures, failures,
-           time.time() - t0, "; world kept in %s" % world.dir
+           args.upstream, time.time() - t0, "; world kept in %s" % world.dir
            if failures else ""))
     return 1 if failures else 0
 

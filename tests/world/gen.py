@@ -2,12 +2,13 @@
 """Build the state of a test world in DIR (run by world.sh start, on the host,
 before the namespaces exist; writes nothing outside DIR).
 
-  gen.py DIR
+  gen.py DIR [--upstream validating|plain|adproxy|slow]
 
 Creates DIR/pki (certificates from pki.conf, digests.txt), DIR/dns (keys,
 zones from zones/*.zone assembled and signed, nsd and unbound configs,
-root hints, trust anchor) and DIR/sinks.conf (from sinks.conf).
-See README for the template syntax.
+root hints, trust anchor), DIR/sinks.conf (from sinks.conf) and
+DIR/upstream (the variant and the address of unbound).
+See README for the template syntax and the upstream variants.
 """
 import base64
 import glob
@@ -22,6 +23,14 @@ import time
 
 SRC = os.path.dirname(os.path.abspath(__file__))
 DAY = 86400
+
+# upstream variant -> (unbound's address, unbound validates)
+UPSTREAMS = {
+    "validating": ("127.0.0.1", True),
+    "plain": ("127.0.0.1", False),
+    "adproxy": ("127.0.2.1", False),
+    "slow": ("127.0.2.1", True),
+}
 
 
 def die(msg):
@@ -208,9 +217,17 @@ def fqdn(owner, origin):
 
 
 def main():
-    if len(sys.argv) != 2 or not os.path.isabs(sys.argv[1]):
-        die("usage: gen.py ABSOLUTE-DIR")
-    D = sys.argv[1]
+    args = sys.argv[1:]
+    upstream = "validating"
+    if len(args) == 3 and args[1] == "--upstream":
+        upstream = args.pop()
+        args.pop()
+    if len(args) != 1 or not os.path.isabs(args[0]) or \
+            upstream not in UPSTREAMS:
+        die("usage: gen.py ABSOLUTE-DIR [--upstream %s]" %
+            "|".join(UPSTREAMS))
+    D = args[0]
+    resolver, validate = UPSTREAMS[upstream]
     now = int(time.time())
     pkidir = os.path.join(D, "pki")
     dnsdir = os.path.join(D, "dns")
@@ -328,9 +345,16 @@ def main():
         write(os.path.join(d, "nsd.conf"), conf)
     write(os.path.join(dnsdir, "nsd-servers"), "\n".join(servers) + "\n")
 
+    # validating: the validator module and our trust anchor; otherwise
+    # the iterator alone (it still asks with DO and returns RRSIGs)
+    if validate:
+        modules = ('  module-config: "validator iterator"\n'
+                   '  trust-anchor-file: "%s/root.anchor"\n' % dnsdir)
+    else:
+        modules = '  module-config: "iterator"\n'
     write(os.path.join(dnsdir, "unbound.conf"), """server:
   verbosity: 1
-  interface: 127.0.0.1
+  interface: {resolver}
   port: 53
   do-ip4: yes
   do-ip6: no
@@ -351,9 +375,7 @@ def main():
   log-servfail: yes
   val-log-level: 2
   access-control: 127.0.0.0/8 allow
-  module-config: "validator iterator"
-  root-hints: "{dns}/root.hints"
-  trust-anchor-file: "{dns}/root.anchor"
+{modules}  root-hints: "{dns}/root.hints"
   local-zone: "test." nodefault
   do-not-query-localhost: no
   harden-dnssec-stripped: yes
@@ -367,7 +389,8 @@ def main():
   edns-buffer-size: 1232
 remote-control:
   control-enable: no
-""".format(D=D, dns=dnsdir))
+""".format(D=D, dns=dnsdir, resolver=resolver, modules=modules))
+    write(os.path.join(D, "upstream"), "%s %s\n" % (upstream, resolver))
 
     write(os.path.join(pkidir, "digests.txt"), "\n".join(digests) + "\n")
     sinks = open(os.path.join(SRC, "sinks.conf")).read().replace("{{PKI}}", pkidir)

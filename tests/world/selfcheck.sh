@@ -1,9 +1,11 @@
 #!/bin/bash
 # Self-check of a started world:  selfcheck.sh DIR
 # Asserts the DNS expectations (AD / no AD / SERVFAIL / NXDOMAIN, TLSA data
-# equal to DIR/pki/digests.txt), that each sink serves the expected chain and
-# records the SNI, that 127.0.0.12 offers no STARTTLS, that nothing listens on
-# 127.0.0.19, and that /dev/log reaches /var/log/mail.log.
+# equal to DIR/pki/digests.txt) as the world's upstream variant answers them
+# on 127.0.0.1 (slow: unbound itself, behind the delaying proxy), that each
+# sink serves the expected chain and records the SNI, that 127.0.0.12 offers
+# no STARTTLS, that nothing listens on 127.0.0.19, and that /dev/log reaches
+# /var/log/mail.log.
 # Exits 0 when all is well, 1 with a message per failure otherwise.
 set -eu
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -16,6 +18,8 @@ D=$2
 FAILS=0
 NCHECK=0
 bad() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
+read -r UPSTREAM RESOLVER <"$D/upstream"
+[ "$UPSTREAM" = slow ] || RESOLVER=127.0.0.1
 
 digest() {   # digest PLACEHOLDER -> hex value from digests.txt
     awk -v k="$1" '$1 == k { print $2 }' "$D/pki/digests.txt"
@@ -25,22 +29,36 @@ norm() { tr -d ' \t' | tr 'A-F' 'a-f'; }
 # dnscheck EXPECT NAME TYPE [RDATA...]
 #   EXPECT: secure (NOERROR+AD), nxsecure (NXDOMAIN+AD),
 #           insecure (NOERROR, no AD), servfail
+#   as a validating resolver answers; without validation (plain) there is
+#   no AD and bogus data comes back as NOERROR, signed answers still carry
+#   their RRSIGs; the adproxy variant sets AD on everything.
 #   RDATA: expected answers; "{{X:Y}}" is replaced from digests.txt
 dnscheck() {
     local want=$1 name=$2 type=$3 out status ad answers exp= r
     shift 3
     NCHECK=$((NCHECK + 1))
-    out=$(dig +dnssec +tries=2 +time=2 @127.0.0.1 "$name" "$type" 2>&1) || true
+    out=$(dig +dnssec +tries=2 +time=2 @"$RESOLVER" "$name" "$type" 2>&1) || true
+    case "$UPSTREAM/$want" in
+        plain/secure|adproxy/secure)
+            [ $# -eq 0 ] || echo "$out" | grep -q "[[:space:]]RRSIG[[:space:]]$type[[:space:]]" ||
+                { bad "$name $type: no RRSIG $type in the answer"; return; } ;;
+    esac
+    case "$UPSTREAM/$want" in
+        plain/secure|plain/servfail) want=insecure ;;
+        plain/nxsecure) want=nxinsecure ;;
+        adproxy/servfail|adproxy/insecure) want=secure ;;
+    esac
     status=$(echo "$out" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p')
     if echo "$out" | grep -q '^;; flags:.* ad[ ;]'; then ad=ad; else ad=noad; fi
     case "$want" in
         secure)   [ "$status/$ad" = NOERROR/ad ] || { bad "$name $type: want NOERROR+AD, got $status/$ad"; return; } ;;
         nxsecure) [ "$status/$ad" = NXDOMAIN/ad ] || { bad "$name $type: want NXDOMAIN+AD, got $status/$ad"; return; } ;;
         insecure) [ "$status/$ad" = NOERROR/noad ] || { bad "$name $type: want NOERROR without AD, got $status/$ad"; return; } ;;
+        nxinsecure) [ "$status/$ad" = NXDOMAIN/noad ] || { bad "$name $type: want NXDOMAIN without AD, got $status/$ad"; return; } ;;
         servfail) [ "$status" = SERVFAIL ] || { bad "$name $type: want SERVFAIL, got $status/$ad"; return; } ;;
     esac
     [ $# -gt 0 ] || return 0
-    answers=$(dig +short @127.0.0.1 "$name" "$type" | while read -r l; do echo "$l" | norm; done | sort)
+    answers=$(dig +short @"$RESOLVER" "$name" "$type" | while read -r l; do echo "$l" | norm; done | sort)
     for r in "$@"; do
         while [[ $r =~ \{\{([A-Z0-9]+:[A-Za-z0-9_.-]+)\}\} ]]; do
             r=${r/"${BASH_REMATCH[0]}"/$(digest "${BASH_REMATCH[1]}")}
@@ -114,7 +132,7 @@ dnscheck servfail mx.dsbad.test A
 dnscheck servfail _25._tcp.mx.dsbad.test TLSA
 # the chain from our own trust anchor, as drill sees it
 NCHECK=$((NCHECK + 1))
-drill -D -k "$D/dns/root.anchor" -S mx311.dane.test A @127.0.0.1 >/tmp/selfcheck.drill.$$ 2>&1 &&
+drill -D -k "$D/dns/root.anchor" -S mx311.dane.test A @"$RESOLVER" >/tmp/selfcheck.drill.$$ 2>&1 &&
     grep -q '^;; Chase successful' /tmp/selfcheck.drill.$$ ||
     bad "drill -S mx311.dane.test A: chain not secure ($(tr '\n' ' ' </tmp/selfcheck.drill.$$ | cut -c1-300))"
 rm -f /tmp/selfcheck.drill.$$

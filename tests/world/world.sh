@@ -1,8 +1,10 @@
 #!/bin/bash
 # Hermetic DANE test world: private namespaces with our own signed DNS tree,
-# a validating resolver, TLS SMTP sinks and a syslog receiver.  See README.
+# a resolver (validating, or one of the other upstream variants), TLS SMTP
+# sinks and a syslog receiver.  See README.
 #
-#   world.sh start DIR [--preload FILE]   build state in DIR, start, wait ready
+#   world.sh start DIR [--preload FILE] [--upstream VARIANT] [--delay S]
+#                                         build state in DIR, start, wait ready
 #   world.sh exec DIR CMD [ARG...]        run CMD inside the world
 #   world.sh stop DIR                     kill the world (idempotent)
 set -eu
@@ -14,7 +16,7 @@ export PATH
 die() { echo "world.sh: $*" >&2; exit 1; }
 
 usage() {
-    echo "usage: world.sh start DIR [--preload FILE] | exec DIR CMD [ARG...] | stop DIR" >&2
+    echo "usage: world.sh start DIR [--preload FILE] [--upstream validating|plain|adproxy|slow] [--delay S] | exec DIR CMD [ARG...] | stop DIR" >&2
     exit 2
 }
 
@@ -61,29 +63,43 @@ mkmirror() {
 cmd_start() {
     [ $# -ge 1 ] || usage
     need_root
-    local D preload=
+    local D preload= upstream=validating delay=1.5
     D=$(absdir "$1"); shift
     while [ $# -gt 0 ]; do
         case "$1" in
             --preload) [ $# -ge 2 ] || usage; preload=$2; shift 2 ;;
+            --upstream) [ $# -ge 2 ] || usage; upstream=$2; shift 2 ;;
+            --delay) [ $# -ge 2 ] || usage; delay=$2; shift 2 ;;
             *) usage ;;
         esac
     done
     if [ -n "$preload" ]; then
         [ -f "$preload" ] || die "--preload: no such file: $preload"
     fi
+    case "$upstream" in
+        validating|plain|adproxy|slow) ;;
+        *) die "--upstream: unknown variant: $upstream" ;;
+    esac
+    case "$delay" in
+        ''|*[!0-9.]*) die "--delay: not a number of seconds: $delay" ;;
+    esac
+    # the world's /usr/share/dns/root.key is a tmpfs mounted over the
+    # host's directory (dns-root-data), which must exist to be covered
+    [ -d /usr/share/dns ] ||
+        die "/usr/share/dns missing: install dns-root-data (tests/setup.sh)"
     mkdir -p "$D"
     if [ -f "$D/pid" ] && is_world_init "$(cat "$D/pid")" "$D"; then
         die "a world is already running in $D (pid $(cat "$D/pid"))"
     fi
     # fresh state (only what we create; other files in DIR are left alone)
     rm -rf "$D/fs" "$D/dns" "$D/pki" "$D/log" "$D/sink" "$D/sink.jsonl" \
-        "$D/sinks.conf" "$D/state" "$D/pid" "$D/unshare.pid"
+        "$D/sinks.conf" "$D/state" "$D/pid" "$D/unshare.pid" "$D/upstream"
     mkdir -p "$D/log" "$D/fs" "$D/sink"
     : >"$D/sink.jsonl"
     chmod 755 "$D/log"
 
-    python3 "$SRC/gen.py" "$D"
+    python3 "$SRC/gen.py" "$D" --upstream "$upstream"
+    echo "$delay" >"$D/dns/delay"
 
     local F=$D/fs
     mkdir -p "$F/etc.upper" "$F/etc.work" "$F/olddev"
@@ -158,11 +174,13 @@ cmd_init() {
     # network: loopback only, one 127.0.0.x / 127.0.1.x address per host
     ip link set lo up
     local a
+    local upstream resolver
+    read -r upstream resolver <"$D/upstream"
     for a in 127.0.0.11 127.0.0.12 127.0.0.13 127.0.0.14 127.0.0.15 \
              127.0.0.16 127.0.0.19 $(cat "$D/dns/nsd-servers"); do
         ip addr add "$a/32" dev lo
     done
-    for a in $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' -e 's/:[0-9]*[[:space:]].*//' -e 's/:[0-9]*$//' "$D/sinks.conf"); do
+    for a in $(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' -e 's/:[0-9]*[[:space:]].*//' -e 's/:[0-9]*$//' "$D/sinks.conf") "$resolver"; do
         ip addr add "$a/32" dev lo 2>/dev/null || true
     done
 
@@ -193,6 +211,13 @@ cmd_init() {
     mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts /dev/pts || true
     ln -s pts/ptmx /dev/ptmx
 
+    # the world's own root trust anchor (and hints) where Debian's
+    # dns-root-data puts them, on a tmpfs over the host's directory
+    mount -t tmpfs -o mode=755,size=1m,nosuid,nodev tmpfs /usr/share/dns
+    install -m 644 "$D/dns/root.anchor" /usr/share/dns/root.key
+    install -m 644 "$D/dns/root.anchor" /usr/share/dns/root.ds
+    install -m 644 "$D/dns/root.hints" /usr/share/dns/root.hints
+
     # the preloaded extension, as a set-user-ID file in the standard directory
     if [ -d "$F/usrlib.upper" ]; then
         mount -t overlay overlay -o "lowerdir=/usr/lib/x86_64-linux-gnu,upperdir=$F/usrlib.upper,workdir=$F/usrlib.work" \
@@ -205,17 +230,36 @@ cmd_init() {
         nsd -d -c "$D/dns/nsd-$a/nsd.conf" &
     done
     unbound -d -c "$D/dns/unbound.conf" &
+    case "$upstream" in
+        adproxy)
+            python3 "$SRC/dnsproxy.py" --listen 127.0.0.1:53 \
+                --upstream "$resolver:53" --set-ad \
+                --log "$D/log/dnsproxy.jsonl" 2>>"$D/log/dnsproxy.log" & ;;
+        slow)
+            python3 "$SRC/dnsproxy.py" --listen 127.0.0.1:53 \
+                --upstream "$resolver:53" --delay "$(cat "$D/dns/delay")" \
+                --log "$D/log/dnsproxy.jsonl" 2>>"$D/log/dnsproxy.log" & ;;
+    esac
     python3 "$SRC/smtpsink.py" --config "$D/sinks.conf" --log "$D/sink.jsonl" \
         --spool "$D/sink" 2>>"$D/log/smtpsink.log" &
 
-    # readiness: /dev/log, sinks listening, a validated answer from unbound
+    # readiness: /dev/log, sinks listening, a signed answer from unbound
+    # (validated unless the variant does not validate), the proxy if any
+    # listening on 127.0.0.1:53
     local i ok=
-    local want
+    local want dnsready
     want=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' -e 's/[[:space:]].*//' "$D/sinks.conf" | sort)
+    if [ "$resolver" != 127.0.0.1 ]; then
+        want=$(printf '%s\n127.0.0.1:53\n' "$want" | sort)
+    fi
+    case "$upstream" in
+        validating|slow) dnsready='^;; flags:.* ad[ ;]' ;;
+        *) dnsready='^dane\.test\..*[[:space:]]RRSIG[[:space:]]SOA[[:space:]]' ;;
+    esac
     for i in $(seq 1 300); do
         if [ -S /dev/log ] &&
            [ "$(ss -Hltn | awk '{print $4}' | sort | grep -Fxf <(echo "$want") | wc -l)" = "$(echo "$want" | wc -l)" ] &&
-           dig +dnssec +tries=1 +time=1 @127.0.0.1 dane.test SOA 2>/dev/null | grep -q '^;; flags:.* ad[ ;]'; then
+           dig +dnssec +tries=1 +time=1 @"$resolver" dane.test SOA 2>/dev/null | grep -q "$dnsready"; then
             ok=1
             break
         fi
