@@ -113,6 +113,19 @@
 #define PROBE_RETRY 60			/* seconds after a failed probe */
 #define UPSTREAM_RECURSE "recurse"
 
+/*
+ * A descriptor of the resolver thread's event base (its epoll instance
+ * and libevent's notification pipe), with what /proc/self/fd showed for
+ * it.  libunbound cannot close them in a forked child (ub_ctx_delete()
+ * there must leave the parent's event base alone), so libdane does,
+ * where the descriptor still is what it was.
+ */
+#define WORKER_FDS_MAX 8
+struct worker_fd {
+	int fd;
+	char link[64];
+};
+
 struct dane_ctx {
 	struct ub_ctx *ub;
 	pid_t pid;			/* process ub belongs to */
@@ -132,9 +145,14 @@ struct dane_ctx {
 	pthread_mutex_t ubmu;		/* libunbound logs from its thread */
 	dane_log_fn *log_fn;
 	void *log_arg;
+	struct worker_fd worker_fds[WORKER_FDS_MAX];
+	size_t worker_nfds;		/* of the resolver thread's event base */
+	int worker_started;		/* in this process, for ub */
 	danei_reply_fn *reply_fn;	/* fuzz seam: replies without DNS */
 	void *reply_arg;
 };
+
+static void ub_forget(struct dane_ctx *c);
 
 /* One answer: the reply, its security and the end of its CNAME chain. */
 struct answer {
@@ -422,6 +440,8 @@ ub_new(struct dane_ctx *c, int quiet)
 	c->ub = ub;
 	c->pid = getpid();
 	c->probe = 0;
+	c->worker_started = 0;
+	c->worker_nfds = 0;
 	return DANE_OK;
 }
 
@@ -488,7 +508,9 @@ dane_ctx_free(struct dane_ctx *c)
 	if (c == NULL)
 		return;
 	/* in a forked child, libunbound leaves the parent's thread be */
-	if (c->ub != NULL)
+	if (c->ub != NULL && c->pid != getpid())
+		ub_forget(c);
+	else if (c->ub != NULL)
 		ub_ctx_delete(c->ub);
 	if (c->ublog != NULL)
 		fclose(c->ublog);
@@ -516,16 +538,97 @@ dane_ctx_budget_reset(struct dane_ctx *c)
 		c->spent_ms = 0;
 }
 
+static int
+fd_link(int fd, char *buf, size_t size)
+{
+	char path[40];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if ((n = readlink(path, buf, size - 1)) < 0)
+		return -1;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The open descriptors below `max`, as a bitmap; 0 if /proc is absent. */
+static int
+fd_snapshot(unsigned char *map, int max)
+{
+	char link[64];
+	int fd, any = 0;
+
+	memset(map, 0, (size_t)(max + 7) / 8);
+	for (fd = 0; fd < max; fd++)
+		if (fd_link(fd, link, sizeof(link)) == 0) {
+			map[fd / 8] |= (unsigned char)(1 << (fd % 8));
+			any = 1;
+		}
+	return any;
+}
+
+#define FD_SCAN 1024
+
+/*
+ * Around the call that starts the resolver thread: the pipes and the
+ * epoll instance that appeared are its event base's.  Sockets are left
+ * out: the thread may already have opened one for its first query.
+ */
+static void
+note_worker_fds(struct dane_ctx *c, const unsigned char *before)
+{
+	unsigned char after[FD_SCAN / 8];
+	int fd;
+
+	c->worker_nfds = 0;
+	if (!fd_snapshot(after, FD_SCAN))
+		return;
+	for (fd = 0; fd < FD_SCAN && c->worker_nfds < WORKER_FDS_MAX; fd++) {
+		struct worker_fd *w = &c->worker_fds[c->worker_nfds];
+		unsigned char bit = (unsigned char)(1 << (fd % 8));
+
+		if ((before[fd / 8] & bit) || !(after[fd / 8] & bit) ||
+		    fd_link(fd, w->link, sizeof(w->link)) != 0)
+			continue;
+		if (strncmp(w->link, "pipe:", 5) == 0 ||
+		    strcmp(w->link, "anon_inode:[eventpoll]") == 0) {
+			w->fd = fd;
+			c->worker_nfds++;
+		}
+	}
+}
+
+/* In a forked child: close the parent's event base descriptors. */
+static void
+close_worker_fds(struct dane_ctx *c)
+{
+	char link[64];
+	size_t i;
+
+	for (i = 0; i < c->worker_nfds; i++)
+		if (fd_link(c->worker_fds[i].fd, link, sizeof(link)) == 0 &&
+		    strcmp(link, c->worker_fds[i].link) == 0)
+			(void)close(c->worker_fds[i].fd);
+	c->worker_nfds = 0;
+}
+
+/* Drop a libunbound context that belongs to another process. */
+static void
+ub_forget(struct dane_ctx *c)
+{
+	ub_ctx_delete(c->ub);
+	c->ub = NULL;
+	close_worker_fds(c);
+}
+
 /* The context of this process: a forked child makes its own. */
 static enum dane_result
 ctx_ready(struct dane_ctx *c)
 {
 	if (c->ub != NULL && c->pid == getpid())
 		return DANE_OK;
-	if (c->ub != NULL) {
-		ub_ctx_delete(c->ub);
-		c->ub = NULL;
-	}
+	if (c->ub != NULL)
+		ub_forget(c);
 	return ub_new(c, 1);
 }
 
@@ -607,8 +710,18 @@ resolve(struct dane_ctx *c, const char *name, int type,
 	/* the resolver thread, if this starts it, takes no signal */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = ub_resolve_async(c->ub, name, type, LDNS_RR_CLASS_IN, &p,
-	    on_result, &id);
+	if (!c->worker_started) {
+		unsigned char before[FD_SCAN / 8];
+		int have = fd_snapshot(before, FD_SCAN);
+
+		r = ub_resolve_async(c->ub, name, type, LDNS_RR_CLASS_IN, &p,
+		    on_result, &id);
+		c->worker_started = r == 0;
+		if (r == 0 && have)
+			note_worker_fds(c, before);
+	} else
+		r = ub_resolve_async(c->ub, name, type, LDNS_RR_CLASS_IN, &p,
+		    on_result, &id);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0)
 		return r == UB_NOMEM ? DANE_ERR_NOMEM : DANE_OK;

@@ -981,6 +981,72 @@ Test(dns, used_up_budget_fails_later_lookups_at_once)
 	fu_stop(u);
 }
 
+static int
+count_fds(void)
+{
+	char path[32];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		if (access(path, F_OK) == 0)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * After fork() the child must not use the parent's libunbound context
+ * (its resolver thread lives in the parent only): libdane gives the
+ * child its own, and the parent's keeps working.
+ */
+Test(dns, forked_child_gets_its_own_resolver)
+{
+	static const struct fu_zone zones[] = {
+		EXAMPLE(A_MX "|" TLSA("_25._tcp.mx")),
+		{ "example.net", SIGNED, "@ MX 10 mx|mx A 192.0.2.2|"
+		  TLSA("_25._tcp.mx") },
+		{ NULL, 0, NULL }
+	};
+	struct fakeup *u = fu_start(zones, NULL, 0);
+	int before = count_fds();
+	struct dane_ctx *c = new_ctx(u, 5000);
+	struct dane_policy *p;
+	uint64_t took;
+	int status;
+	pid_t pid;
+
+	p = gather_decide(c, "example.com", "mx.example.com", &took);
+	cr_assert_eq(p->level, DANE_LEVEL_AUTH, "parent before: got %s, "
+	    "want dane", dane_level_name(p->level));
+	dane_policy_free(p);
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		struct dane_facts *f = NULL;
+		struct dane_policy *q = NULL;
+		int ok = dane_gather(c, "example.net", "mx.example.net", 25,
+		    &f) == DANE_OK && dane_decide(NULL, f, &q) == DANE_OK &&
+		    q->level == DANE_LEVEL_AUTH;
+
+		dane_policy_free(q);
+		dane_facts_free(f);
+		/* the parent's descriptors are closed, the child's own too */
+		dane_ctx_free(c);
+		_exit(!ok ? 1 : count_fds() > before ? 2 : 0);
+	}
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: got "
+	    "status %#x, want 0 (1: no AUTH, 2: descriptors left open)",
+	    status);
+	p = gather_decide(c, "example.net", "mx.example.net", &took);
+	cr_expect_eq(p->level, DANE_LEVEL_AUTH, "parent after: got %s, want "
+	    "dane", dane_level_name(p->level));
+	dane_policy_free(p);
+	dane_ctx_free(c);
+	fu_stop(u);
+}
+
 static volatile sig_atomic_t ticks;
 
 static void
