@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""Write seed inputs for fuzz_gather into DIR (standard library only).
+"""Write seed inputs for fuzz_gather and fuzz_tlsa (standard library only).
 
-  seeds.py DIR
+  seeds.py GATHER-DIR [TLSA-DIR]
 
 Each seed is a shape byte followed by replies in the format of
 fuzz_gather.c (flags, 16-bit length, wire message): the root DNSKEY
@@ -86,8 +86,49 @@ def main():
     for k, v in seeds.items():
         with open(os.path.join(out, k), "wb") as f:
             f.write(v)
+    if len(sys.argv) > 2:
+        write_tlsa(sys.argv[2])
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def tlsa_rec(usage, selector, mtype, data):
+    return bytes([usage, selector, mtype]) + struct.pack("!H", len(data)) + data
+
+
+def write_tlsa(out):
+    """fuzz_tlsa seeds: a settings byte, then records (a certificate as
+    DER for the full-data cases)."""
+    os.makedirs(out, exist_ok=True)
+    der = certificate_der()
+    seeds = {
+        "digests": b"\x00" + tlsa_rec(3, 1, 1, b"\xab" * 32) +
+                   tlsa_rec(2, 0, 2, b"\xcd" * 64) +
+                   tlsa_rec(1, 1, 1, b"\x01" * 32),
+        "short": b"\x01" + tlsa_rec(3, 1, 1, b"\xab" * 31) +
+                 tlsa_rec(0, 0, 1, b"\x02" * 32),
+        "strict": b"\x82" + tlsa_rec(0, 1, 2, b"\x03" * 64) +
+                  tlsa_rec(3, 0, 1, b"\x04" * 32),
+    }
+    if der:
+        seeds["fullcert"] = b"\x00" + tlsa_rec(3, 0, 0, der) + \
+            tlsa_rec(2, 0, 0, der)
+    for k, v in seeds.items():
+        with open(os.path.join(out, k), "wb") as f:
+            f.write(v)
+
+
+def certificate_der():
+    """A fresh self-signed P-256 certificate as DER (openssl), or b''."""
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        key, crt = os.path.join(d, "k"), os.path.join(d, "c")
+        p = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt,
+             "-outform", "DER", "-subj", "/CN=mx.example.com", "-days", "2"],
+            capture_output=True)
+        if p.returncode != 0:
+            return b""
+        with open(crt, "rb") as f:
+            return f.read()
