@@ -6,8 +6,9 @@
  *	FEATURE(`dane') writes its settings as D{smdane_*} macro lines into
  *	sendmail.cf: the stock binary accepts unknown long macro names, so
  *	the configuration stays in sendmail.mc where administrators expect
- *	it.  The module reads them in its constructor, before sendmail
- *	empties the environment and closes descriptors.
+ *	it.  The module reads them when the shim starts it, in the shim's
+ *	constructor, before sendmail empties the environment and closes
+ *	descriptors.
  *
  *	An unknown smdane_ macro or a bad value marks the configuration as
  *	broken; the hook then defers every DANE delivery with a reason
@@ -326,28 +327,4 @@ smdane_config_read(struct smdane_config *c, const char *path)
 	}
 	fclose(fp);
 	return 0;
-}
-
-/*
- * The configuration file sendmail will read: -C<file> or -C <file>,
- * submit.cf for -Ac, else sendmail.cf.
- */
-const char *
-smdane_cf_path(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc && argv[i] != NULL; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strncmp(argv[i], "-C", 2) == 0) {
-			if (argv[i][2] != '\0')
-				return argv[i] + 2;
-			if (i + 1 < argc)
-				return argv[i + 1];
-		}
-		if (strcmp(argv[i], "-Ac") == 0)
-			return "/etc/mail/submit.cf";
-	}
-	return "/etc/mail/sendmail.cf";
 }

@@ -1,12 +1,15 @@
 /*
  * NAME
- *	hook.c - interposers that wire libdane into the stock sendmail
+ *	hook.c - the module: hooks that wire libdane into the stock sendmail
  *
  * SYNOPSIS
  *	LD_PRELOAD=libsendmail-dane.so sendmail-mta -bd -q10m
  *
  * DESCRIPTION
- *	The module interposes three functions the sendmail binary imports:
+ *	The set-user-ID shim libsendmail-dane.so (shim.c) interposes the
+ *	functions; in sendmail run by root with FEATURE(`dane') it loads
+ *	this module, libsendmail-dane-module.so, calls smdane_module_init()
+ *	and hands it these calls the sendmail binary makes:
  *
  *	getservbyname()	 sendmail calls it once per delivery with the third
  *			 A= argument of the mailer.  FEATURE(`dane') gives
@@ -22,15 +25,11 @@
  *			 succeeded.  Refusal happens in the tls_server and
  *			 tls_rcpt rulesets, through the verdict channel.
  *
- *	The module is inert (pure pass-through) unless the process is
- *	sendmail, run by root, with FEATURE(`dane') in the configuration
- *	file it will read.  It survives fork (per-process resolver) and the
- *	SIGHUP re-exec (it puts LD_PRELOAD back into the environment that
- *	sendmail saves for the restart, since ld.so removes it in secure
- *	mode).
+ *	res_query() and res_querydomain() only show it the CNAMEs of
+ *	sendmail's own lookups.  The module survives fork (per-process
+ *	resolver); the shim keeps it across the SIGHUP re-exec.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <netdb.h>
@@ -39,7 +38,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
@@ -55,7 +53,6 @@
 #undef dn_expand
 #undef dn_skipname
 
-#define EXPORT __attribute__((visibility("default")))
 #define POLICY_SLOTS 16
 #define CONN_SLOTS 16
 #define ALIAS_SLOTS 32
@@ -114,17 +111,8 @@ static struct {
 	int ssl_idx;
 } S = { .ssl_idx = -1 };
 
-typedef int res_search_fn(const char *, int, int, unsigned char *, int);
-typedef int res_querydomain_fn(const char *, const char *, int, int,
-    unsigned char *, int);
-typedef struct servent *getservbyname_fn(const char *, const char *);
-typedef int ssl_connect_fn(SSL *);
-
-static void *
-real(const char *name)
-{
-	return dlsym(RTLD_NEXT, name);
-}
+/* The real functions, from the shim. */
+static struct smdane_fns R;
 
 static void
 slog(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -173,44 +161,37 @@ slog(int prio, const char *fmt, ...)
 
 /* ---- configuration and activation ---------------------------------- */
 
-static const char *
-base_name(const char *path)
+static struct servent *hook_getservbyname(const char *, const char *);
+static int hook_res_search(const char *, int, int, unsigned char *, int);
+static int hook_res_query(const char *, int, int, unsigned char *, int);
+static int hook_res_querydomain(const char *, const char *, int, int,
+    unsigned char *, int);
+static int hook_ssl_connect(void *);
+
+/*
+ * Called by the shim's constructor in sendmail run by root with
+ * FEATURE(`dane') in its cf (it checked; so does this), before sendmail
+ * empties the environment and closes descriptors: read the settings.
+ */
+__attribute__((visibility("default"))) int
+smdane_module_init(int argc, char **argv, const struct smdane_fns *real,
+    struct smdane_fns *hooks)
 {
-	const char *s = strrchr(path, '/');
-
-	return s != NULL ? s + 1 : path;
-}
-
-static void
-keep_preload(void)
-{
-	Dl_info info;
-
-	/* ld.so drops LD_PRELOAD in secure mode; SIGHUP re-execs with
-	 * the saved environment, so put our bare name back. */
-	if (getauxval(AT_SECURE) == 0 || getenv("LD_PRELOAD") != NULL)
-		return;
-	if (dladdr((void *)keep_preload, &info) == 0 || info.dli_fname == NULL)
-		return;
-	(void)setenv("LD_PRELOAD", base_name(info.dli_fname), 1);
-}
-
-__attribute__((constructor)) static void
-smdane_init(int argc, char **argv, char **envp)
-{
-	const char *cf;
-
-	(void)envp;
-	if (getuid() != 0 || argc < 1 || argv == NULL || argv[0] == NULL)
-		return;
-	if (strncmp(base_name(argv[0]), "sendmail", 8) != 0)
-		return;
+	if (real == NULL || hooks == NULL || S.active ||
+	    !smdane_is_root_sendmail(argc, argv))
+		return -1;
+	R = *real;
 	smdane_config_init(&S.cfg);
-	cf = smdane_cf_path(argc, argv);
-	if (smdane_config_read(&S.cfg, cf) != 0 || !S.cfg.present)
-		return;
+	if (smdane_config_read(&S.cfg, smdane_cf_path(argc, argv)) != 0 ||
+	    !S.cfg.present)
+		return -1;
 	S.active = 1;
-	keep_preload();
+	hooks->getservbyname = hook_getservbyname;
+	hooks->res_search = hook_res_search;
+	hooks->res_query = hook_res_query;
+	hooks->res_querydomain = hook_res_querydomain;
+	hooks->SSL_connect = hook_ssl_connect;
+	return 0;
 }
 
 /* ---- per-delivery state -------------------------------------------- */
@@ -502,17 +483,15 @@ conn_record(const char *server, SSL *ssl, const struct smdane_conn *c,
 
 /* ---- getservbyname: the mailer's DANE mode ------------------------- */
 
-EXPORT struct servent *
-getservbyname(const char *name, const char *proto)
+static struct servent *
+hook_getservbyname(const char *name, const char *proto)
 {
 	static char *no_aliases[] = { NULL };
 	static struct servent dane_ent = { .s_aliases = no_aliases };
-	static getservbyname_fn *next;
+	struct servent *(*next)(const char *, const char *) = R.getservbyname;
 	enum smdane_mode mode;
 	uint16_t port;
 
-	if (next == NULL)
-		next = (getservbyname_fn *)real("getservbyname");
 	if (!S.active || S.busy || name == NULL || proto == NULL ||
 	    strcmp(proto, "tcp") != 0)
 		return next(name, proto);
@@ -759,19 +738,16 @@ verdict(const char *name, char *answer, size_t size)
 	}
 }
 
-EXPORT int
-res_search(const char *dname, int class, int type, unsigned char *answer,
+static int
+hook_res_search(const char *dname, int class, int type, unsigned char *answer,
     int anslen)
 {
-	static res_search_fn *next;
 	char text[256];
 	int n;
 
-	if (next == NULL)
-		next = (res_search_fn *)real("res_search");
 	if (!S.active || S.busy || dname == NULL ||
 	    !smdane_is_channel_name(dname)) {
-		n = next(dname, class, type, answer, anslen);
+		n = R.res_search(dname, class, type, answer, anslen);
 		if (S.active && !S.busy && n > 0) {
 			observe_cnames(answer, n < anslen ? n : anslen);
 		}
@@ -793,32 +769,26 @@ res_search(const char *dname, int class, int type, unsigned char *answer,
 	return n;
 }
 
-EXPORT int
-res_query(const char *dname, int class, int type, unsigned char *answer,
+static int
+hook_res_query(const char *dname, int class, int type, unsigned char *answer,
     int anslen)
 {
-	static res_search_fn *next;
 	int n;
 
-	if (next == NULL)
-		next = (res_search_fn *)real("res_query");
-	n = next(dname, class, type, answer, anslen);
+	n = R.res_query(dname, class, type, answer, anslen);
 	if (S.active && !S.busy && n > 0) {
 		observe_cnames(answer, n < anslen ? n : anslen);
 	}
 	return n;
 }
 
-EXPORT int
-res_querydomain(const char *name, const char *domain, int class, int type,
-    unsigned char *answer, int anslen)
+static int
+hook_res_querydomain(const char *name, const char *domain, int class,
+    int type, unsigned char *answer, int anslen)
 {
-	static res_querydomain_fn *next;
 	int n;
 
-	if (next == NULL)
-		next = (res_querydomain_fn *)real("res_querydomain");
-	n = next(name, domain, class, type, answer, anslen);
+	n = R.res_querydomain(name, domain, class, type, answer, anslen);
 	if (S.active && !S.busy && n > 0)
 		observe_cnames(answer, n < anslen ? n : anslen);
 	return n;
@@ -826,17 +796,16 @@ res_querydomain(const char *name, const char *domain, int class, int type,
 
 /* ---- SSL_connect: apply the policy, record the outcome ------------- */
 
-EXPORT int
-SSL_connect(SSL *ssl)
+static int
+hook_ssl_connect(void *arg)
 {
-	static ssl_connect_fn *next;
+	SSL *ssl = arg;
+	int (*next)(void *) = R.SSL_connect;
 	struct policy_slot *ps;
 	const struct dane_policy *p;
 	struct smdane_conn *hs = &S.handshake;
 	int r, err;
 
-	if (next == NULL)
-		next = (ssl_connect_fn *)real("SSL_connect");
 	if (!S.active || S.busy || S.mode == SMDANE_MODE_NONE ||
 	    S.pending_mode == SMDANE_MODE_NONE || S.pending_server[0] == '\0')
 		return next(ssl);

@@ -3,12 +3,12 @@
  *	smdane.h - internal interface of the sendmail hook module
  *
  * DESCRIPTION
- *	The hook module is loaded into the stock sendmail binary with
- *	LD_PRELOAD (or linked into a source build).  It learns the mailer's
- *	DANE mode from getservbyname(), answers the verdict channel that
- *	FEATURE(`dane') adds to sendmail.cf (TXT lookups of names under
- *	dane-hook.invalid made through res_search()), and applies the DANE
- *	policy to the client SSL object in SSL_connect().
+ *	The hook module is loaded into the stock sendmail binary by the
+ *	set-user-ID shim that LD_PRELOAD names (activate.h).  It learns
+ *	the mailer's DANE mode from getservbyname(), answers the verdict
+ *	channel that FEATURE(`dane') adds to sendmail.cf (TXT lookups of
+ *	names under dane-hook.invalid made through res_search()), and
+ *	applies the DANE policy to the client SSL object in SSL_connect().
  *
  *	All policy and DNS work is done by libdane; this layer keeps the
  *	per-process state that ties sendmail's calls together.
@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "activate.h"
 #include "dane.h"
 
 /* Mode of the mailer in the current delivery (A= third argument). */
@@ -63,7 +64,6 @@ struct smdane_config {
 int smdane_config_parse_line(struct smdane_config *c, const char *line);
 void smdane_config_init(struct smdane_config *c);
 int smdane_config_read(struct smdane_config *c, const char *path);
-const char *smdane_cf_path(int argc, char **argv);
 
 /* verdict.c: the channel name and its answer. */
 /*

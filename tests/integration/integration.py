@@ -180,8 +180,9 @@ def daemon_pid(ctx):
     return p.stdout.strip()
 
 
-def mapped(ctx, pid):
-    return ctx.w.sh("grep -c libsendmail-dane /proc/%s/maps" % pid
+def mapped(ctx, pid, name=run.MODULE_IMPL):
+    """Whether pid maps name (default: the module the shim loads)."""
+    return ctx.w.sh("grep -cF /%s /proc/%s/maps" % (name, pid)
                     ).stdout.strip() not in ("", "0")
 
 
@@ -660,7 +661,8 @@ def inert_in_other_programs(ctx):
                "%s differs with the module: %r vs %r" % (
                    " ".join(cmd), (a.returncode, a.stdout),
                    (b.returncode, b.stdout)))
-    # sendmail run by a normal user: module mapped (ld.so loads it) but inert
+    # sendmail run by a normal user: the shim mapped (ld.so loads it) but
+    # inert, the module not loaded
     p = subprocess.Popen(
         ["bash", run.WORLD, "exec", ctx.w.dir, "runuser", "-u", "nobody",
          "--", "env", "LD_PRELOAD=" + MODULE, "/usr/sbin/sendmail", "-bt"],
@@ -670,7 +672,9 @@ def inert_in_other_programs(ctx):
         pid = ctx.wait(lambda: ctx.w.sh(
             "pgrep -u nobody -f 'sendmail -bt' | head -1").stdout.strip(), 10)
         expect(pid, "sendmail -bt as nobody did not start")
-        expect(mapped(ctx, pid), "module not loaded into the user's sendmail")
+        expect(mapped(ctx, pid, MODULE),
+               "shim not loaded into the user's sendmail")
+        expect(not mapped(ctx, pid), "module loaded into the user's sendmail")
         out, _ = p.communicate("3,0 user@s311.dane.test\n", timeout=20)
     finally:
         if p.poll() is None:
@@ -678,6 +682,66 @@ def inert_in_other_programs(ctx):
     b = ctx.w.run(["runuser", "-u", "nobody", "--", "/usr/sbin/sendmail",
                    "-bt"], stdin="3,0 user@s311.dane.test\n")
     expect(out == b.stdout, "sendmail -bt output differs with the module")
+
+
+# What the shim may bring into a set-user-ID program: nothing but itself.
+MODULE_DEPS = ("libssl", "libcrypto", "libldns", "libunbound", "libevent",
+               "libnettle", "libhogweed", "libgmp", "libdb", run.MODULE_IMPL)
+
+
+def waiting_passwd_maps(ctx, preload):
+    """The shared objects set-user-ID passwd maps, run by nobody (with
+    LD_PRELOAD=the shim if preload) and waiting at its prompt."""
+    env = ["LD_PRELOAD=" + MODULE] if preload else []
+    p = subprocess.Popen(
+        ["bash", run.WORLD, "exec", ctx.w.dir, "setpriv", "--reuid=nobody",
+         "--regid=nogroup", "--clear-groups", "env", "-i",
+         "PATH=/usr/bin:/bin"] + env + ["/usr/bin/passwd"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    try:
+        # real uid nobody, effective uid root, blocked in read(0, ...)
+        pid = ctx.wait(lambda: ctx.w.sh(
+            "for p in $(pgrep -u root -U nobody -x passwd); do "
+            "read n fd rest </proc/$p/syscall && "
+            "[ \"$n $fd\" = '0 0x0' ] && echo $p; done").stdout.strip(), 10)
+        expect(pid, "passwd as nobody did not wait at its prompt")
+        maps = ctx.w.sh("cat /proc/%s/maps" % pid.split()[0]).stdout
+        euid = ctx.w.sh("awk '/^Uid:/ {print $2, $3}' /proc/%s/status" %
+                        pid.split()[0]).stdout.split()
+        expect(euid == ["65534", "0"], "passwd uids %r" % euid)
+    finally:
+        p.stdin.close()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    return set(os.path.basename(f[5]) for f in
+               (line.split() for line in maps.splitlines())
+               if len(f) >= 6 and ".so" in f[5])
+
+
+@check
+def setuid_programs_map_only_the_shim(ctx):
+    """DESIGN 4.8: a user preloading the set-user-ID file into a set-user-ID
+    program maps the libc-only shim and none of the module's libraries."""
+    ctx.cf(dane=True)
+    needed = ctx.w.sh("readelf -d /usr/lib/x86_64-linux-gnu/%s | "
+                      "sed -n 's/.*(NEEDED).*\\[\\(.*\\)\\]/\\1/p'" %
+                      MODULE).stdout.split()
+    expect(needed == ["libc.so.6"], "shim NEEDED: %r" % needed)
+    with_shim = waiting_passwd_maps(ctx, True)
+    plain = waiting_passwd_maps(ctx, False)
+    if VERBOSE:
+        print("  passwd maps without the shim: %s" % " ".join(sorted(plain)))
+        print("  passwd maps with the shim:    %s" % " ".join(sorted(with_shim)))
+    expect(MODULE in with_shim, "shim not mapped: %r" % sorted(with_shim))
+    bad = sorted(f for f in with_shim if f.startswith(MODULE_DEPS))
+    expect(not bad, "mapped with the shim: %r" % bad)
+    expect(with_shim - {MODULE} == plain,
+           "with the shim %r, without %r" % (sorted(with_shim - {MODULE}),
+                                             sorted(plain)))
 
 
 @check

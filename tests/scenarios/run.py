@@ -34,7 +34,11 @@ TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 TOP_BUILDDIR = os.environ.get("top_builddir") or TOP_SRCDIR
 WORLD = os.path.join(TOP_SRCDIR, "tests", "world", "world.sh")
-MODULE = "libsendmail-dane.so"
+MODULE = "libsendmail-dane.so"          # the set-user-ID shim LD_PRELOAD names
+MODULE_IMPL = "libsendmail-dane-module.so"  # the module it loads
+# where the shim loads the module from (the build's $(pkglibdir))
+MODULE_PATH = os.environ.get("smdane_module_path") or \
+    "/usr/lib/x86_64-linux-gnu/sendmail-dane/" + MODULE_IMPL
 UPSTREAMS = ("validating", "plain", "adproxy")
 
 MC_HEAD = """divert(-1)dnl
@@ -129,10 +133,16 @@ def load(paths):
 
 
 class World:
-    def __init__(self, preload, upstream="validating", delay=None):
+    def __init__(self, preload, upstream="validating", delay=None,
+                 module=None):
+        """preload: the built shim; module: the built module (default: the
+        one next to the shim), placed at MODULE_PATH in the world."""
         self.dir = tempfile.mkdtemp(prefix="smdane-world.")
         self.upstream = upstream
+        if module is None:
+            module = os.path.join(os.path.dirname(preload), MODULE_IMPL)
         cmd = ["bash", WORLD, "start", self.dir, "--preload", preload,
+               "--module", module + ":" + MODULE_PATH,
                "--upstream", upstream]
         if delay is not None:
             cmd += ["--delay", str(delay)]
@@ -165,16 +175,17 @@ class World:
 
 
 def preflight(prog):
-    """(module path, None) when the world can run, else (None, exit status):
-    77 (skip) when not root, 1 when the module is not built."""
+    """(shim path, None) when the world can run, else (None, exit status):
+    77 (skip) when not root, 1 when the shim or the module is not built."""
     if os.geteuid() != 0:
         print("%s: the test world needs root (namespaces, mounts); "
               "skipping" % prog)
         return None, 77
     module = os.path.join(TOP_BUILDDIR, MODULE)
-    if not os.path.exists(module):
-        print("%s: %s not built (run make first)" % (prog, module))
-        return None, 1
+    for built in (module, os.path.join(TOP_BUILDDIR, MODULE_IMPL)):
+        if not os.path.exists(built):
+            print("%s: %s not built (run make first)" % (prog, built))
+            return None, 1
     return module, None
 
 

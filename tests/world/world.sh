@@ -3,7 +3,8 @@
 # a resolver (validating, or one of the other upstream variants), TLS SMTP
 # sinks and a syslog receiver.  See README.
 #
-#   world.sh start DIR [--preload FILE] [--upstream VARIANT] [--delay S]
+#   world.sh start DIR [--preload FILE] [--module FILE[:PATH]]
+#                      [--upstream VARIANT] [--delay S]
 #                                         build state in DIR, start, wait ready
 #   world.sh exec DIR CMD [ARG...]        run CMD inside the world
 #   world.sh stop DIR                     kill the world (idempotent)
@@ -16,7 +17,7 @@ export PATH
 die() { echo "world.sh: $*" >&2; exit 1; }
 
 usage() {
-    echo "usage: world.sh start DIR [--preload FILE] [--upstream validating|plain|adproxy|slow] [--delay S] | exec DIR CMD [ARG...] | stop DIR" >&2
+    echo "usage: world.sh start DIR [--preload FILE] [--module FILE[:PATH]] [--upstream validating|plain|adproxy|slow] [--delay S] | exec DIR CMD [ARG...] | stop DIR" >&2
     exit 2
 }
 
@@ -63,11 +64,13 @@ mkmirror() {
 cmd_start() {
     [ $# -ge 1 ] || usage
     need_root
-    local D preload= upstream=validating delay=1.5
+    local D preload= module= modpath= upstream=validating delay=1.5
+    local L=/usr/lib/x86_64-linux-gnu
     D=$(absdir "$1"); shift
     while [ $# -gt 0 ]; do
         case "$1" in
             --preload) [ $# -ge 2 ] || usage; preload=$2; shift 2 ;;
+            --module) [ $# -ge 2 ] || usage; module=$2; shift 2 ;;
             --upstream) [ $# -ge 2 ] || usage; upstream=$2; shift 2 ;;
             --delay) [ $# -ge 2 ] || usage; delay=$2; shift 2 ;;
             *) usage ;;
@@ -75,6 +78,20 @@ cmd_start() {
     done
     if [ -n "$preload" ]; then
         [ -f "$preload" ] || die "--preload: no such file: $preload"
+    fi
+    if [ -n "$module" ]; then
+        case "$module" in
+            *:*) modpath=${module#*:}; module=${module%%:*} ;;
+            *) modpath=$L/sendmail-dane/$(basename "$module") ;;
+        esac
+        [ -f "$module" ] || die "--module: no such file: $module"
+        case "$modpath" in
+            "$L"/*/*) ;;
+            *) die "--module: $modpath is not in a directory under $L" ;;
+        esac
+        case "$modpath" in
+            */../*|*/./*|*//*) die "--module: not a plain path: $modpath" ;;
+        esac
     fi
     case "$upstream" in
         validating|plain|adproxy|slow) ;;
@@ -122,6 +139,20 @@ cmd_start() {
         cp "$preload" "$F/usrlib.upper/$(basename "$preload")"
         chown root:root "$F/usrlib.upper/$(basename "$preload")"
         chmod 4755 "$F/usrlib.upper/$(basename "$preload")"
+    fi
+    if [ -n "$module" ]; then
+        # the module the shim loads, root-owned at its compiled-in path
+        local rel=${modpath#"$L"/} d
+        mkdir -p "$F/usrlib.upper" "$F/usrlib.work"
+        d=$F/usrlib.upper
+        chown root:root "$d"; chmod 755 "$d"
+        while [ "${rel%%/*}" != "$rel" ]; do
+            d=$d/${rel%%/*}; rel=${rel#*/}
+            mkdir -p "$d"; chown root:root "$d"; chmod 755 "$d"
+        done
+        cp "$module" "$d/$rel"
+        chown root:root "$d/$rel"
+        chmod 644 "$d/$rel"
     fi
 
     setsid unshare --net --mount --uts --ipc --pid --fork --mount-proc \
@@ -218,7 +249,8 @@ cmd_init() {
     install -m 644 "$D/dns/root.anchor" /usr/share/dns/root.ds
     install -m 644 "$D/dns/root.hints" /usr/share/dns/root.hints
 
-    # the preloaded extension, as a set-user-ID file in the standard directory
+    # the preloaded extension, as a set-user-ID file in the standard
+    # directory, and the module it loads
     if [ -d "$F/usrlib.upper" ]; then
         mount -t overlay overlay -o "lowerdir=/usr/lib/x86_64-linux-gnu,upperdir=$F/usrlib.upper,workdir=$F/usrlib.work" \
             /usr/lib/x86_64-linux-gnu
