@@ -265,6 +265,8 @@ smdane_mode_name(enum smdane_mode mode)
 		return "dane-only";
 	case SMDANE_MODE_ENCRYPT:
 		return "encrypt";
+	case SMDANE_MODE_UNSERVED:
+		return "unserved";
 	}
 	return "?";
 }
@@ -277,8 +279,9 @@ smdane_service_parse(const char *name, enum smdane_mode *mode,
 	unsigned long v;
 	char *end;
 
-	if (strcmp(name, "smtp") == 0) {
-		*mode = SMDANE_MODE_NONE;
+	if (strcmp(name, "smtp") == 0 || strcmp(name, "dane-unserved") == 0) {
+		*mode = name[0] == 's' ? SMDANE_MODE_NONE :
+		    SMDANE_MODE_UNSERVED;
 		*port = 25;
 		return 0;
 	}

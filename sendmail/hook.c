@@ -660,6 +660,13 @@ verdict(const char *name, char *answer, size_t size)
 		snprintf(answer, size, "OK");
 		return;
 	}
+	if (S.mode == SMDANE_MODE_UNSERVED) {
+		/* the m4 error is in sendmail.cf.errors (Debian's rebuild) */
+		snprintf(answer, size, "FAIL \"DANE configuration error: "
+		    "mailer arguments FEATURE dane cannot serve, see the m4 "
+		    "errors of sendmail.cf\"");
+		return;
+	}
 	if (smdane_query_parse(name, &q) != 0) {
 		snprintf(answer, size, "FAIL \"DANE: malformed verdict query\"");
 		return;

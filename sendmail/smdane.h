@@ -27,7 +27,10 @@ enum smdane_mode {
 	SMDANE_MODE_NONE = 0,	/* no DANE: stock behaviour */
 	SMDANE_MODE_DANE = 1,	/* opportunistic DANE ("dane") */
 	SMDANE_MODE_ONLY = 2,	/* mandatory DANE ("dane-only") */
-	SMDANE_MODE_ENCRYPT = 3	/* TLS required, DANE where published */
+	SMDANE_MODE_ENCRYPT = 3, /* TLS required, DANE where published */
+	/* a listed mailer whose arguments FEATURE(`dane') could not
+	 * serve ("dane-unserved", with an m4 error): always refused */
+	SMDANE_MODE_UNSERVED = 4
 };
 
 /* "none", "may", "encrypt", "dane", "dane-only": 0, or -1 if unknown. */
@@ -35,8 +38,9 @@ int smdane_mode_parse(const char *value, enum smdane_mode *mode);
 const char *smdane_mode_name(enum smdane_mode mode);
 /*
  * A= service names FEATURE(`dane') gives mailers: "dane", "dane-only",
- * with a port "dane-587", "dane-only-587", and "smtp-2525" for a mailer
- * without DANE on another port.  Returns 0 and sets *mode and *port (25
+ * with a port "dane-587", "dane-only-587", "smtp-2525" for a mailer
+ * without DANE on another port, and "dane-unserved" for a listed mailer
+ * whose arguments the feature refused.  Returns 0 and sets *mode and *port (25
  * when absent), or -1 if name is not one of them.
  */
 int smdane_service_parse(const char *name, enum smdane_mode *mode,

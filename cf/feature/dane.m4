@@ -47,8 +47,17 @@ define(`_SMDANE_IN_', `ifelse(index(` 'translit(`$2', `,	', `  ')` ', ` $1 '), `
 
 dnl _SMDANE_PORT_(macro): -NNN when the mailer arguments already name a port
 define(`_SMDANE_PORT_', `ifdef(`$1', `regexp(defn(`$1'), `^TCP \$h \([0-9]+\)$', `-\1')')')
+dnl _SMDANE_SERVABLE_(macro): 0 when the arguments are set to anything but
+dnl TCP $h or TCP $h <port>: the module could not tell host and port apart
+define(`_SMDANE_SERVABLE_', `ifdef(`$1', `ifelse(defn(`$1'), `TCP $'`h', `1',
+	regexp(defn(`$1'), `^TCP \$h [0-9]+$'), `0', `1', `0')', `1')')
+dnl _SMDANE_UNSERVED_(macro, mailer): refuse loudly; the module defers
+dnl every delivery through the mailer until the arguments are fixed
+define(`_SMDANE_UNSERVED_', `errprint(`*** ERROR: dane: mailer $2: $1 is 'defn(`$1')`; FEATURE(dane) serves only TCP $'`h or TCP $'`h <port>: name the host with SMART_HOST or the mailertable (e.g. $2:[10.0.0.1]) and keep the port in $1 (TCP $'`h 26), or take $2 out of DANE_MAILERS and DANE_ONLY_MAILERS; until then every delivery through $2 is deferred
+')define(`$1', `TCP $'`h dane-unserved')')
 dnl _SMDANE_SET_(macro, mailer): the A= arguments of one smtp family mailer
-define(`_SMDANE_SET_', `ifelse(_SMDANE_IN_(`$2', DANE_ONLY_MAILERS), `1', `define(`$1', `TCP $'`h dane-only'_SMDANE_PORT_(`$1'))',
+define(`_SMDANE_SET_', `ifelse(_SMDANE_IN_(`$2', DANE_ONLY_MAILERS DANE_MAILERS)_SMDANE_SERVABLE_(`$1'), `10', `_SMDANE_UNSERVED_(`$1', `$2')',
+	_SMDANE_IN_(`$2', DANE_ONLY_MAILERS), `1', `define(`$1', `TCP $'`h dane-only'_SMDANE_PORT_(`$1'))',
 	_SMDANE_IN_(`$2', DANE_MAILERS), `1', `define(`$1', `TCP $'`h dane'_SMDANE_PORT_(`$1'))',
 	`ifdef(`$1', `ifelse(_SMDANE_PORT_(`$1'), `', `',
 		`define(`$1', `TCP $'`h smtp'_SMDANE_PORT_(`$1'))')',

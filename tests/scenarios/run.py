@@ -73,6 +73,9 @@ class Scenario:
       noconnect:ADDR     no connection may reach the sink at ADDR
       file:PATH TEXT     write TEXT ("\\n" for newlines) to PATH in the world
       log:REGEX          sendmail's log must match REGEX during the delivery
+      m4error:REGEX      m4 must print an error matching REGEX for this
+                         row's configuration (and the cf is used anyway,
+                         as Debian's rebuild does)
     noquery, noconnect and log items written KIND@UPSTREAM[,UPSTREAM]:VALUE
     apply with those upstream variants only (see --upstream), and
       status@UPSTREAM[,UPSTREAM]:REGEX  replaces the queue-status column
@@ -86,6 +89,7 @@ class Scenario:
          self.status_re, self.desc, self.setup) = (fields + ["-"] * 8)[:8]
         self.mc, self.access, self.mailertable = [], [], []
         self.noquery, self.noconnect, self.file, self.log = [], [], [], []
+        self.m4error = []
         self.scoped = []    # (kind, upstream variants, value)
         for item in ([] if self.setup == "-" else self.setup.split("|")):
             kind, _, value = item.strip().partition(":")
@@ -99,7 +103,8 @@ class Scenario:
                 self.scoped.append((kind, ups, value))
                 continue
             if kind not in ("mc", "access", "mailertable", "noquery",
-                            "noconnect", "file", "log") or not value:
+                            "noconnect", "file", "log", "m4error") or \
+                    not value:
                 raise ValueError("%s: bad setup item %r" % (self.name, item))
             getattr(self, kind).append(value)
 
@@ -234,8 +239,13 @@ def make_cf(world, with_dane, sc=None):
         mc += "FEATURE(`dane')dnl\n"
     mc += MC_TAIL
     p = subprocess.run(["m4"], input=mc, capture_output=True, text=True)
-    if p.returncode != 0 or p.stderr.strip():
+    want = sc.m4error if sc is not None and with_dane else []
+    if p.returncode != 0 or (p.stderr.strip() and not want):
         raise RuntimeError("m4 failed: " + p.stderr)
+    for regex in want:
+        if not re.search(regex, p.stderr):
+            raise RuntimeError("m4: got %r, want an error matching %r" %
+                               (p.stderr, regex))
     world.run(["sh", "-c", "cat > /etc/mail/sendmail.cf"], stdin=p.stdout,
               check=True)
     for item in (sc.file if sc else []):

@@ -145,6 +145,8 @@ Test(config, service_names)
 		{ "dane-70000", -1, 0, 0 },
 		{ "dane-only-x", -1, 0, 0 },
 		{ "danger", -1, 0, 0 },
+		{ "dane-unserved", 0, SMDANE_MODE_UNSERVED, 25 },
+		{ "dane-unserved-25", -1, 0, 0 },
 	};
 	size_t i;
 
