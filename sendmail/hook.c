@@ -54,7 +54,6 @@
 #undef dn_skipname
 
 #define POLICY_SLOTS 16
-#define CONN_SLOTS 16
 #define ALIAS_SLOTS 32
 
 struct policy_slot {
@@ -80,10 +79,17 @@ struct alias_slot {
  * the certificate digest of the connection they are checking (also on
  * a cached connection), so a result is only ever applied to a session
  * with that same certificate: the peer proved it holds its key.
+ *
+ * A record belongs to its connection's SSL object (ex_data) and is
+ * freed, and taken off the list, when sendmail frees that object: it
+ * lives exactly as long as the connection it describes, however many
+ * connections are cached.
  */
-struct conn_slot {
+struct conn_rec {
+	struct conn_rec *prev, *next;
 	char server[DANE_NAME_MAX];
 	char md5[33], sha1[41], sha256[65], sha512[129]; /* lower-case hex */
+	int checked;			/* a DANE check was made */
 	struct smdane_conn conn;
 };
 
@@ -98,8 +104,8 @@ static struct {
 	struct dane_ctx *ctx;
 	enum dane_result ctx_error;
 	struct policy_slot pol[POLICY_SLOTS];
-	struct conn_slot conn[CONN_SLOTS];
-	size_t conn_next;
+	struct conn_rec *conns;		/* of the live SSL objects, newest first */
+	int rec_idx;			/* SSL ex_data index of the records */
 	struct alias_slot alias[ALIAS_SLOTS];
 	size_t alias_next;
 	unsigned gen;			/* deliveries started so far */
@@ -109,7 +115,7 @@ static struct {
 	enum smdane_mode pending_mode;
 	struct smdane_conn handshake;	/* the one in progress */
 	int ssl_idx;
-} S = { .ssl_idx = -1 };
+} S = { .ssl_idx = -1, .rec_idx = -1 };
 
 /* The real functions, from the shim. */
 static struct smdane_fns R;
@@ -409,23 +415,36 @@ fp_equal(const char *hex, const char *q)
 	return hex[0] != '\0' && strcasecmp(hex, q) == 0;
 }
 
-/* The record of a session with this server and certificate digest. */
+static int
+rec_matches(const struct conn_rec *c, const char *server, const char *certfp)
+{
+	return strcmp(c->server, server) == 0 &&
+	    (fp_equal(c->md5, certfp) || fp_equal(c->sha1, certfp) ||
+	    fp_equal(c->sha256, certfp) || fp_equal(c->sha512, certfp));
+}
+
+/*
+ * The record of a live session with this server and certificate
+ * digest: the newest one with a DANE check if there is one (an
+ * unchecked session cannot erase what a check of the same certificate
+ * proved), else the newest.
+ */
 static struct smdane_conn *
 conn_find(const char *server, const char *certfp)
 {
-	size_t i;
+	struct conn_rec *c, *any = NULL;
 
 	if (certfp[0] == '\0')
 		return NULL;
-	for (i = 0; i < CONN_SLOTS; i++) {
-		struct conn_slot *c = &S.conn[i];
-
-		if (strcmp(c->server, server) == 0 &&
-		    (fp_equal(c->md5, certfp) || fp_equal(c->sha1, certfp) ||
-		    fp_equal(c->sha256, certfp) || fp_equal(c->sha512, certfp)))
+	for (c = S.conns; c != NULL; c = c->next) {
+		if (!rec_matches(c, server, certfp))
+			continue;
+		if (c->checked)
 			return &c->conn;
+		if (any == NULL)
+			any = c;
 	}
-	return NULL;
+	return any != NULL ? &any->conn : NULL;
 }
 
 static void
@@ -442,43 +461,67 @@ hex_digest(X509 *cert, const EVP_MD *md, char *out, size_t size)
 		snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-/*
- * Record a completed handshake.  A DANE check replaces what was known
- * for that certificate; a session without one (opportunistic, encrypt)
- * only adds a record, so it cannot erase an earlier check's result.
- */
+/* ex_data free callback: the SSL object, and so its session, is gone. */
 static void
-conn_record(const char *server, SSL *ssl, const struct smdane_conn *c,
+rec_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+    void *argp)
+{
+	struct conn_rec *c = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (c == NULL)
+		return;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else if (S.conns == c)
+		S.conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	free(c);
+}
+
+/* Record a completed handshake with its SSL object. */
+static void
+conn_record(const char *server, SSL *ssl, const struct smdane_conn *conn,
     int checked)
 {
-	char md5[33], sha1[41], sha256[65], sha512[129];
-	struct conn_slot *slot = NULL;
 	X509 *peer = SSL_get0_peer_certificate(ssl);
-	size_t i;
+	struct conn_rec *c;
 
 	if (peer == NULL)
 		return;
-	hex_digest(peer, EVP_md5(), md5, sizeof(md5));
-	hex_digest(peer, EVP_sha1(), sha1, sizeof(sha1));
-	hex_digest(peer, EVP_sha256(), sha256, sizeof(sha256));
-	hex_digest(peer, EVP_sha512(), sha512, sizeof(sha512));
-	for (i = 0; i < CONN_SLOTS && slot == NULL; i++)
-		if (strcmp(S.conn[i].server, server) == 0 &&
-		    strcmp(S.conn[i].sha256, sha256) == 0)
-			slot = &S.conn[i];
-	if (slot != NULL && !checked)
+	if (S.rec_idx < 0)
+		S.rec_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+		    rec_free);
+	if (S.rec_idx >= 0 && SSL_get_ex_data(ssl, S.rec_idx) != NULL)
+		return;			/* recorded when it completed */
+	if (S.rec_idx < 0 || (c = calloc(1, sizeof(*c))) == NULL) {
+		/* no record: the verdicts treat the session as unchecked */
+		slog(LOG_ERR, "STARTTLS=client, relay=%s, dane=error, "
+		    "reason=cannot record the session", server);
 		return;
-	if (slot == NULL) {
-		slot = &S.conn[S.conn_next];
-		S.conn_next = (S.conn_next + 1) % CONN_SLOTS;
 	}
-	memset(slot, 0, sizeof(*slot));
-	snprintf(slot->server, sizeof(slot->server), "%s", server);
-	memcpy(slot->md5, md5, sizeof(md5));
-	memcpy(slot->sha1, sha1, sizeof(sha1));
-	memcpy(slot->sha256, sha256, sizeof(sha256));
-	memcpy(slot->sha512, sha512, sizeof(sha512));
-	slot->conn = *c;
+	snprintf(c->server, sizeof(c->server), "%s", server);
+	hex_digest(peer, EVP_md5(), c->md5, sizeof(c->md5));
+	hex_digest(peer, EVP_sha1(), c->sha1, sizeof(c->sha1));
+	hex_digest(peer, EVP_sha256(), c->sha256, sizeof(c->sha256));
+	hex_digest(peer, EVP_sha512(), c->sha512, sizeof(c->sha512));
+	c->checked = checked;
+	c->conn = *conn;
+	if (SSL_set_ex_data(ssl, S.rec_idx, c) != 1) {
+		free(c);
+		slog(LOG_ERR, "STARTTLS=client, relay=%s, dane=error, "
+		    "reason=cannot record the session", server);
+		return;
+	}
+	c->next = S.conns;
+	if (S.conns != NULL)
+		S.conns->prev = c;
+	S.conns = c;
 }
 
 /* ---- getservbyname: the mailer's DANE mode ------------------------- */

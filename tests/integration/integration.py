@@ -288,6 +288,47 @@ def cached_connection_keeps_each_policy(ctx):
            "insecure domain's message not delivered")
 
 
+def one_queue_run_many_hosts(ctx, per, domains, cache):
+    """Queue `per` messages to each domain, deliver them with one queue
+    run (ConnectionCacheSize=cache); (delivered records, left queue)."""
+    ctx.cf(dane=True, setup="mc:define(`confMCI_CACHE_SIZE', `%d')" % cache)
+    ctx.clear()
+    off = ctx.offsets()
+    script = ("for i in $(seq 1 %d); do for d in %s; do "
+              "printf 'Subject: load-%%s-%%s\\n\\nx\\n' $d $i | "
+              "/usr/sbin/sendmail -Am -odq -oi -f postmaster@client.dane.test"
+              " load$i@$d; done; done" % (per, " ".join(domains)))
+    ctx.w.sh(script)
+    queued = len(ctx.queue())
+    expect(queued == per * len(domains), "queued %d of %d" %
+           (queued, per * len(domains)))
+    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-qf",
+               "-OTimeout.queuereturn=5d"], env={"LD_PRELOAD": MODULE})
+    return ([r for r in ctx.sink(off) if r.get("type") == "message"],
+            ctx.queue())
+
+
+@check
+def many_dane_hosts_one_queue_run(ctx):
+    """DESIGN 4.9: 400 messages to 20 DANE domains (each its own MX host,
+    one certificate, good TLSA) in one queue run with 4 cached
+    connections, three times: every message delivered over an
+    authenticated session, none deferred."""
+    per = int(os.environ.get("SMDANE_LOAD_PER", "20"))
+    domains = ["p%02d.dane.test" % i for i in range(1, 21)]
+    for run_no in range(3):
+        delivered, left = one_queue_run_many_hosts(ctx, per, domains, 4)
+        expect(not left, "run %d: %d left queued, e.g. %r" % (
+            run_no + 1, len(left), sorted(left.items())[:2]))
+        want = per * len(domains)
+        expect(len(delivered) == want, "run %d: %d of %d delivered" % (
+            run_no + 1, len(delivered), want))
+        bad = [r for r in delivered if not r.get("tls") or not
+               (r.get("sni") or "").startswith("mx-p")]
+        expect(not bad, "run %d: delivered without DANE: %r" % (
+            run_no + 1, bad[:1]))
+
+
 @check
 def host_status_after_dane_failure(ctx):
     """A.9/69: a DANE refusal is a temporary failure of that host in
