@@ -885,8 +885,12 @@ hook_ssl_connect(void *arg)
 		if (checked) {
 			dane_ssl_check(p, ssl, &hs->auth);
 			hs->auth.matched.data = NULL;
-			hs->checked_against = smdane_policy_digest(p, S.port);
 		}
+		/* what a check, or OpenSSL's refusal of every record
+		 * (AUTH applied as ENCRYPT), was made against */
+		if (p != NULL && (checked || (p->level == DANE_LEVEL_AUTH &&
+		    hs->level == DANE_LEVEL_ENCRYPT)))
+			hs->checked_against = smdane_policy_digest(p, S.port);
 		conn_record(S.pending_server, ssl, hs, checked);
 	} else {
 		err = SSL_get_error(ssl, r);

@@ -305,10 +305,12 @@ smdane_verdict(enum smdane_mode mode, const struct dane_policy *p,
 		return;
 	}
 	tls = smdane_verify_is_tls(q->verify) && conn != NULL && conn->tls;
-	/* OpenSSL accepted none of the usable records: TLS without
-	 * authentication (RFC 7672 section 2.2) */
+	/* OpenSSL accepted none of these usable records when this
+	 * connection was set up: TLS without authentication (RFC 7672
+	 * section 2.2); only for the records and port it was set up with */
 	if (tls && level == DANE_LEVEL_AUTH &&
-	    conn->level == DANE_LEVEL_ENCRYPT)
+	    conn->level == DANE_LEVEL_ENCRYPT &&
+	    conn->checked_against == smdane_policy_digest(p, port))
 		level = DANE_LEVEL_ENCRYPT;
 	if (!tls) {
 		if (strcasecmp(q->verify, "none") == 0)
