@@ -203,6 +203,11 @@ smdane_config_parse_line(struct smdane_config *c, const char *line)
 			config_fail(c, key, val);
 		else
 			c->loglevel = val[0] - '0';
+	} else if (strcmp(key, "smdane_fatal") == 0) {
+		if (!c->fatal)
+			smdane_sanitize(c->fatal_text, sizeof(c->fatal_text),
+			    val[0] != '\0' ? val : "unservable configuration");
+		c->fatal = 1;
 	} else if (strcmp(key, "smdane_mailers") == 0 ||
 	    strcmp(key, "smdane_only_mailers") == 0) {
 		/* informational: the mailers carry the mode in A= */

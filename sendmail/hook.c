@@ -699,6 +699,12 @@ verdict(const char *name, char *answer, size_t size)
 	const char *server;
 	char answer2[256];
 
+	if (S.cfg.fatal) {
+		/* no delivery's mode can be trusted: refuse them all */
+		snprintf(answer, size, "FAIL \"DANE configuration error: %s\"",
+		    S.cfg.fatal_text);
+		return;
+	}
 	if (S.mode == SMDANE_MODE_NONE) {
 		snprintf(answer, size, "OK");
 		return;

@@ -51,6 +51,10 @@ struct smdane_config {
 	int present;			/* FEATURE(`dane') seen in the cf */
 	int error;			/* a setting was invalid */
 	char error_text[160];
+	/* the feature found the cf unservable (D{smdane_fatal}): every
+	 * SMTP delivery is refused, whatever its mailer */
+	int fatal;
+	char fatal_text[160];
 	struct dane_settings settings;
 	char upstream[256];		/* "", "recurse" or addresses */
 	char resolv_conf[256];		/* "" = /etc/resolv.conf */

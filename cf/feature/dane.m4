@@ -76,6 +76,21 @@ _SMDANE_SET_(`SMTP8_MAILER_ARGS', `smtp8')
 _SMDANE_SET_(`DSMTP_MAILER_ARGS', `dsmtp')
 _SMDANE_SET_(`RELAY_MAILER_ARGS', `relay')
 
+dnl Arguments set again after the feature would carry no marker, and the
+dnl module could not tell such a delivery's mode: at the end of the input
+dnl (before cf.m4 writes the cf) check that each is still the feature's,
+dnl else say so and write D{smdane_fatal}, with which the module refuses
+dnl every SMTP delivery until the configuration is fixed.
+define(`_SMDANE_KEEP_', `define(`_SMDANE_WAS_$1', defn(`$1'))')
+_SMDANE_KEEP_(`SMTP_MAILER_ARGS')_SMDANE_KEEP_(`ESMTP_MAILER_ARGS')dnl
+_SMDANE_KEEP_(`SMTP8_MAILER_ARGS')_SMDANE_KEEP_(`DSMTP_MAILER_ARGS')dnl
+_SMDANE_KEEP_(`RELAY_MAILER_ARGS')
+define(`_SMDANE_LATE_', `ifelse(defn(`$1'), defn(`_SMDANE_WAS_$1'), `',
+	`errprint(`*** ERROR: dane: $1 was set after FEATURE(dane): set mailer arguments before the feature; until then every SMTP delivery is deferred
+')divert(6)`D{smdane_fatal}$1 was set after the dane feature'
+divert(-1)')')
+m4wrap(`_SMDANE_LATE_(`SMTP_MAILER_ARGS')_SMDANE_LATE_(`ESMTP_MAILER_ARGS')_SMDANE_LATE_(`SMTP8_MAILER_ARGS')_SMDANE_LATE_(`DSMTP_MAILER_ARGS')_SMDANE_LATE_(`RELAY_MAILER_ARGS')')
+
 define(`_LOCAL_TRY_TLS_', `1')
 define(`_LOCAL_TLS_SERVER_', `1')
 define(`_LOCAL_TLS_RCPT_', `1')

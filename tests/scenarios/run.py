@@ -66,6 +66,7 @@ class Scenario:
 
     setup ("-" for none) is a "|"-separated list of items:
       mc:LINE            an m4 line placed before FEATURE(`dane')
+      mcafter:LINE       an m4 line placed after it (before the MAILERs)
       access:KEY VALUE   an entry of /etc/mail/access
       mailertable:KEY VALUE  an entry of /etc/mail/mailertable
       noquery:NAME TYPE  the resolver must not be asked NAME/TYPE (checked
@@ -89,7 +90,7 @@ class Scenario:
          self.status_re, self.desc, self.setup) = (fields + ["-"] * 8)[:8]
         self.mc, self.access, self.mailertable = [], [], []
         self.noquery, self.noconnect, self.file, self.log = [], [], [], []
-        self.m4error = []
+        self.m4error, self.mcafter = [], []
         self.scoped = []    # (kind, upstream variants, value)
         for item in ([] if self.setup == "-" else self.setup.split("|")):
             kind, _, value = item.strip().partition(":")
@@ -103,7 +104,8 @@ class Scenario:
                 self.scoped.append((kind, ups, value))
                 continue
             if kind not in ("mc", "access", "mailertable", "noquery",
-                            "noconnect", "file", "log", "m4error") or \
+                            "noconnect", "file", "log", "m4error",
+                            "mcafter") or \
                     not value:
                 raise ValueError("%s: bad setup item %r" % (self.name, item))
             getattr(self, kind).append(value)
@@ -121,8 +123,8 @@ class Scenario:
         return self.status_re
 
     def config_key(self):
-        return (tuple(self.mc), tuple(self.access), tuple(self.mailertable),
-                tuple(self.file))
+        return (tuple(self.mc), tuple(self.mcafter), tuple(self.access),
+                tuple(self.mailertable), tuple(self.file))
 
 
 def load(paths):
@@ -237,6 +239,8 @@ def make_cf(world, with_dane, sc=None):
         mc += "".join(line + "dnl\n" for line in sc.mc)
     if with_dane:
         mc += "FEATURE(`dane')dnl\n"
+    if sc is not None:
+        mc += "".join(line + "dnl\n" for line in sc.mcafter)
     mc += MC_TAIL
     p = subprocess.run(["m4"], input=mc, capture_output=True, text=True)
     want = sc.m4error if sc is not None and with_dane else []

@@ -29,12 +29,27 @@ Test(config, reads_settings)
 	cr_assert_eq(c.loglevel, 2);
 }
 
+/* The feature's verdict on the cf itself: every delivery is refused. */
+Test(config, fatal_line)
+{
+	struct smdane_config c;
+
+	smdane_config_init(&c);
+	smdane_config_parse_line(&c, "D{smdane_fatal}SMTP_MAILER_ARGS was set "
+	    "after the dane feature\n");
+	cr_assert(c.fatal);
+	cr_assert(!c.error, "got a setting error, want none");
+	cr_assert_str_eq(c.fatal_text, "SMTP_MAILER_ARGS was set after the "
+	    "dane feature");
+}
+
 Test(config, ignores_other_lines)
 {
 	struct smdane_config c;
 
 	smdane_config_init(&c);
 	cr_assert_eq(smdane_config_parse_line(&c, "DSmailhub\n"), 0);
+	cr_assert(!c.fatal);
 	cr_assert_eq(smdane_config_parse_line(&c, "D{daemon_flags}x\n"), 0);
 	cr_assert(!c.present);
 }
