@@ -145,8 +145,12 @@ smdane_config_parse_line(struct smdane_config *c, const char *line)
 	val[vlen] = '\0';
 
 	if (strcmp(key, "smdane_version") == 0) {
-		if (strcmp(val, "1") != 0)
+		/* 1: a cf of the earlier feature, whose mailers without DANE
+		 * carry "smtp"; 2: they carry "smdane-none" */
+		if (strcmp(val, "1") != 0 && strcmp(val, "2") != 0)
 			config_fail(c, key, val);
+		else
+			c->version = val[0] - '0';
 		c->present = 1;
 	} else if (strcmp(key, "smdane_usage01") == 0) {
 		if (strcmp(val, "default") == 0 || val[0] == '\0')
@@ -284,15 +288,22 @@ smdane_service_parse(const char *name, enum smdane_mode *mode,
 	unsigned long v;
 	char *end;
 
-	if (strcmp(name, "smtp") == 0 || strcmp(name, "dane-unserved") == 0) {
-		*mode = name[0] == 's' ? SMDANE_MODE_NONE :
-		    SMDANE_MODE_UNSERVED;
+	if (strcmp(name, "dane-unserved") == 0) {
+		*mode = SMDANE_MODE_UNSERVED;
 		*port = 25;
 		return 0;
 	}
-	if (strncmp(name, "smtp-", 5) == 0 && isdigit((unsigned char)name[5])) {
+	if (strcmp(name, "smtp") == 0 || strcmp(name, "smdane-none") == 0) {
+		*mode = SMDANE_MODE_NONE;
+		*port = 25;
+		return 0;
+	}
+	if ((strncmp(name, "smtp-", 5) == 0 && isdigit((unsigned char)name[5]))
+	    || (strncmp(name, "smdane-none-", 12) == 0 &&
+	    isdigit((unsigned char)name[12]))) {
 		/* a mailer without DANE on another port */
-		p = name + 4;
+		p = name + (name[2] == 't' ? strlen("smtp") :
+		    strlen("smdane-none"));
 		*mode = SMDANE_MODE_NONE;
 	} else if (strncmp(name, "dane", 4) == 0) {
 		p = name + 4;

@@ -542,6 +542,10 @@ hook_getservbyname(const char *name, const char *proto)
 	 * other lookups (a socket map's port, ...) change nothing */
 	if (smdane_service_parse(name, &mode, &port) != 0)
 		return next(name, proto);
+	/* "smtp" is a marker only in the earlier feature's cf: in a new
+	 * one, anybody's lookup of the stock name changes nothing */
+	if (S.cfg.version >= 2 && strncmp(name, "smtp", 4) == 0)
+		return next(name, proto);
 	S.gen++;			/* a delivery begins */
 	dane_ctx_budget_reset(S.ctx);
 	if (mode == SMDANE_MODE_NONE) {

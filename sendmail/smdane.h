@@ -38,9 +38,10 @@ int smdane_mode_parse(const char *value, enum smdane_mode *mode);
 const char *smdane_mode_name(enum smdane_mode mode);
 /*
  * A= service names FEATURE(`dane') gives mailers: "dane", "dane-only",
- * with a port "dane-587", "dane-only-587", "smtp-2525" for a mailer
- * without DANE on another port, and "dane-unserved" for a listed mailer
- * whose arguments the feature refused.  Returns 0 and sets *mode and *port (25
+ * with a port "dane-587", "dane-only-587", "smdane-none" and
+ * "smdane-none-2525" for the mailers without DANE ("smtp", "smtp-2525"
+ * in the cf of the earlier feature), and "dane-unserved" for a listed
+ * mailer whose arguments the feature refused.  Returns 0 and sets *mode and *port (25
  * when absent), or -1 if name is not one of them.
  */
 int smdane_service_parse(const char *name, enum smdane_mode *mode,
@@ -49,6 +50,7 @@ int smdane_service_parse(const char *name, enum smdane_mode *mode,
 /* Configuration read from sendmail.cf D{smdane_*} lines. */
 struct smdane_config {
 	int present;			/* FEATURE(`dane') seen in the cf */
+	int version;			/* of the feature's cf lines */
 	int error;			/* a setting was invalid */
 	char error_text[160];
 	/* the feature found the cf unservable (D{smdane_fatal}): every

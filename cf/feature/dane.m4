@@ -13,8 +13,8 @@ dnl  The smtp family mailers named in the two lists get the third A=
 dnl  argument dane or dane-only (dane-587 and so on when their arguments
 dnl  were set to another port), which the module answers with the port and
 dnl  takes as the mode of the delivery; the others of that family get
-dnl  smtp (or smtp-2525 for a port set before the feature), so that every
-dnl  delivery tells the module its mode.  The try_tls, tls_server and tls_rcpt
+dnl  smdane-none (or smdane-none-2525 for a port set before the feature),
+dnl  so that every delivery tells the module its mode.  The try_tls, tls_server and tls_rcpt
 dnl  rulesets ask the module for a verdict through a TXT map lookup of a
 dnl  reserved .invalid name; without the module every SMTP delivery is
 dnl  deferred with 4.7.0 DANE extension not active.
@@ -59,9 +59,10 @@ dnl _SMDANE_SET_(macro, mailer): the A= arguments of one smtp family mailer
 define(`_SMDANE_SET_', `ifelse(_SMDANE_IN_(`$2', DANE_ONLY_MAILERS DANE_MAILERS)_SMDANE_SERVABLE_(`$1'), `10', `_SMDANE_UNSERVED_(`$1', `$2')',
 	_SMDANE_IN_(`$2', DANE_ONLY_MAILERS), `1', `define(`$1', `TCP $'`h dane-only'_SMDANE_PORT_(`$1'))',
 	_SMDANE_IN_(`$2', DANE_MAILERS), `1', `define(`$1', `TCP $'`h dane'_SMDANE_PORT_(`$1'))',
-	`ifdef(`$1', `ifelse(_SMDANE_PORT_(`$1'), `', `',
-		`define(`$1', `TCP $'`h smtp'_SMDANE_PORT_(`$1'))')',
-		`define(`$1', `TCP $'`h smtp')')')')
+	`ifdef(`$1', `ifelse(_SMDANE_PORT_(`$1'), `', `ifelse(defn(`$1'), `TCP $'`h',
+		`define(`$1', `TCP $'`h smdane-none')')',
+		`define(`$1', `TCP $'`h smdane-none'_SMDANE_PORT_(`$1'))')',
+		`define(`$1', `TCP $'`h smdane-none')')')')
 
 dnl every listed mailer must be one this feature can serve
 define(`_SMDANE_CHECK_', `ifelse(`$1', `', `',
@@ -96,7 +97,7 @@ define(`_LOCAL_TLS_SERVER_', `1')
 define(`_LOCAL_TLS_RCPT_', `1')
 
 LOCAL_CONFIG
-D{smdane_version}1
+D{smdane_version}2
 D{smdane_mailers}DANE_MAILERS
 D{smdane_only_mailers}DANE_ONLY_MAILERS
 D{smdane_usage01}ifdef(`confSMDANE_USAGE01', `confSMDANE_USAGE01', `default')

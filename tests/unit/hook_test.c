@@ -62,7 +62,7 @@ static const struct {
 	{ "D{smdane_digests}sha256 sha256\n" },
 	{ "D{smdane_loglevel}9\n" },
 	{ "D{smdane_resolv_conf}relative/path\n" },
-	{ "D{smdane_version}2\n" },
+	{ "D{smdane_version}3\n" },
 	{ "D{smdane_typo}1\n" },
 };
 
@@ -161,6 +161,10 @@ Test(config, service_names)
 		{ "dane-only-x", -1, 0, 0 },
 		{ "danger", -1, 0, 0 },
 		{ "dane-unserved", 0, SMDANE_MODE_UNSERVED, 25 },
+		{ "smdane-none", 0, SMDANE_MODE_NONE, 25 },
+		{ "smdane-none-2525", 0, SMDANE_MODE_NONE, 2525 },
+		{ "smdane-none-", -1, 0, 0 },
+		{ "smdane-nonex", -1, 0, 0 },
 		{ "dane-unserved-25", -1, 0, 0 },
 	};
 	size_t i;
