@@ -53,10 +53,16 @@
 #undef dn_expand
 #undef dn_skipname
 
-#define POLICY_SLOTS 16
 #define ALIAS_SLOTS 32
 
+/*
+ * The policy of one (server, next hop) pair of the delivery in
+ * progress.  The list lives for one delivery: it is emptied when the
+ * next one starts, so it holds what that delivery touched, and no
+ * more, however many MX hosts and next hops that is.
+ */
 struct policy_slot {
+	struct policy_slot *next;
 	char server[DANE_NAME_MAX];
 	char nexthop[DANE_NAME_MAX];
 	char original[DANE_NAME_MAX];	/* nexthop before canonification */
@@ -103,7 +109,7 @@ static struct {
 	pid_t ctx_pid;
 	struct dane_ctx *ctx;
 	enum dane_result ctx_error;
-	struct policy_slot pol[POLICY_SLOTS];
+	struct policy_slot *pols;	/* of the delivery in progress */
 	struct conn_rec *conns;		/* of the live SSL objects, newest first */
 	int rec_idx;			/* SSL ex_data index of the records */
 	struct alias_slot alias[ALIAS_SLOTS];
@@ -205,12 +211,14 @@ smdane_module_init(int argc, char **argv, const struct smdane_fns *real,
 static void
 policies_reset(void)
 {
-	size_t i;
+	struct policy_slot *p, *next;
 
-	for (i = 0; i < POLICY_SLOTS; i++) {
-		dane_policy_free(S.pol[i].policy);
-		memset(&S.pol[i], 0, sizeof(S.pol[i]));
+	for (p = S.pols; p != NULL; p = next) {
+		next = p->next;
+		dane_policy_free(p->policy);
+		free(p);
 	}
+	S.pols = NULL;
 }
 
 static struct dane_ctx *
@@ -339,26 +347,21 @@ original_of(const char *name)
 static struct policy_slot *
 policy_for(const char *server, const char *nexthop)
 {
+	static struct policy_slot no_memory = { .error = DANE_ERR_NOMEM };
 	struct dane_facts *facts = NULL;
-	struct policy_slot *slot = NULL;
+	struct policy_slot *slot;
 	struct dane_ctx *ctx;
 	const char *o;
-	size_t i;
 
-	for (i = 0; i < POLICY_SLOTS; i++) {
-		if (S.pol[i].server[0] == '\0' && S.pol[i].nexthop[0] == '\0') {
-			if (slot == NULL)
-				slot = &S.pol[i];
-			continue;
-		}
-		if (strcmp(S.pol[i].server, server) == 0 &&
-		    strcmp(S.pol[i].nexthop, nexthop) == 0)
-			return &S.pol[i];
-	}
-	if (slot == NULL) {
-		policies_reset();
-		slot = &S.pol[0];
-	}
+	for (slot = S.pols; slot != NULL; slot = slot->next)
+		if (strcmp(slot->server, server) == 0 &&
+		    strcmp(slot->nexthop, nexthop) == 0)
+			return slot;
+	/* no policy: the verdict is "DNS lookups impossible", a deferral */
+	if ((slot = calloc(1, sizeof(*slot))) == NULL)
+		return &no_memory;
+	slot->next = S.pols;
+	S.pols = slot;
 	snprintf(slot->server, sizeof(slot->server), "%s", server);
 	snprintf(slot->nexthop, sizeof(slot->nexthop), "%s", nexthop);
 	ctx = context();
