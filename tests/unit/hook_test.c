@@ -417,26 +417,36 @@ Test(verdict, dane_ta_cached_connection_other_destination)
 	cr_assert(strncmp(out, "FAIL", 4) == 0, "got %s, want FAIL", out);
 }
 
+static unsigned char rec1[32] = { 1 }, rec2[32] = { 2 };
+static struct dane_tlsa_rr r1 = { 3, 1, 1, sizeof(rec1), rec1 };
+static struct dane_tlsa_rr r2 = { 3, 1, 1, sizeof(rec2), rec2 };
+
+/* A session to mx.example.com set up or checked against r1, port 25. */
+static void
+session_for_r1(struct dane_policy *p, struct smdane_query *q,
+    struct smdane_conn *conn)
+{
+	cached_session(p, q, conn, "mx.example.com", "example.com",
+	    DANE_USAGE_DANE_EE);
+	p->usable = &r1;
+	p->usable_count = 1;
+	snprintf(p->base_domain, sizeof(p->base_domain), "mx.example.com");
+	conn->checked_against = smdane_policy_digest(p, 25);
+}
+
 /* AUTH applied as ENCRYPT (OpenSSL took none of the records) counts
  * only for the records that connection was set up with. */
 Test(verdict, encrypt_downgrade_is_bound_to_records)
 {
-	unsigned char d1[32] = { 1 }, d2[32] = { 2 };
-	struct dane_tlsa_rr r1 = { 3, 1, 1, sizeof(d1), d1 };
-	struct dane_tlsa_rr r2 = { 3, 1, 1, sizeof(d2), d2 };
 	struct dane_policy p;
 	struct smdane_query q;
 	struct smdane_conn conn;
 	char out[256];
 
-	cached_session(&p, &q, &conn, "mx.example.com", "example.com",
-	    DANE_USAGE_DANE_EE);
-	p.usable = &r1;
-	p.usable_count = 1;
+	session_for_r1(&p, &q, &conn);
 	conn.level = DANE_LEVEL_ENCRYPT;
 	conn.auth.authenticated = 0;
 	conn.auth.detail[0] = '\0';
-	conn.checked_against = smdane_policy_digest(&p, 25);
 	smdane_verdict(SMDANE_MODE_DANE, &p, 25, &q, &conn, out, sizeof(out));
 	cr_assert_str_eq(out, "OK", "same records: got %s, want OK", out);
 	p.usable = &r2;
@@ -449,20 +459,12 @@ Test(verdict, encrypt_downgrade_is_bound_to_records)
  * count for this connection. */
 Test(verdict, check_is_bound_to_records_and_port)
 {
-	unsigned char d1[32] = { 1 }, d2[32] = { 2 };
-	struct dane_tlsa_rr r1 = { 3, 1, 1, sizeof(d1), d1 };
-	struct dane_tlsa_rr r2 = { 3, 1, 1, sizeof(d2), d2 };
 	struct dane_policy p;
 	struct smdane_query q;
 	struct smdane_conn conn;
 	char out[256];
 
-	cached_session(&p, &q, &conn, "mx.example.com", "example.com",
-	    DANE_USAGE_DANE_EE);
-	p.usable = &r1;
-	p.usable_count = 1;
-	snprintf(p.base_domain, sizeof(p.base_domain), "mx.example.com");
-	conn.checked_against = smdane_policy_digest(&p, 25);
+	session_for_r1(&p, &q, &conn);
 	smdane_verdict(SMDANE_MODE_DANE, &p, 25, &q, &conn, out, sizeof(out));
 	cr_assert_str_eq(out, "OK");
 	smdane_verdict(SMDANE_MODE_DANE, &p, 587, &q, &conn, out, sizeof(out));
