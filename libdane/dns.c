@@ -445,10 +445,15 @@ ub_new(struct dane_ctx *c, int quiet)
 	return DANE_OK;
 }
 
-static char *
-dup_or(const char *s, const char *dflt)
+/* *out = a copy of s, or of dflt when s is empty (NULL when both are);
+ * -1 when memory ran out. */
+static int
+dup_opt(const char *s, const char *dflt, char **out)
 {
-	return strdup(s != NULL && *s != '\0' ? s : dflt);
+	if (s == NULL || *s == '\0')
+		s = dflt;
+	*out = s != NULL ? strdup(s) : NULL;
+	return s != NULL && *out == NULL ? -1 : 0;
 }
 
 enum dane_result
@@ -474,16 +479,10 @@ dane_ctx_new(const struct dane_resolver_config *rc, struct dane_ctx **out)
 	c->verbosity = rc->verbosity > 5 ? 5 : (int)rc->verbosity;
 	c->budget_ms = rc->timeout_ms != 0 ? rc->timeout_ms :
 	    DEFAULT_BUDGET_MS;
-	c->resolv_conf = dup_or(rc->resolv_conf, "/etc/resolv.conf");
-	c->anchor = dup_or(rc->trust_anchor, DANE_TRUST_ANCHOR_DEFAULT);
-	if (rc->upstream != NULL && rc->upstream[0] != '\0')
-		c->upstream = strdup(rc->upstream);
-	if (rc->unbound_conf != NULL && rc->unbound_conf[0] != '\0')
-		c->unbound_conf = strdup(rc->unbound_conf);
-	if (c->resolv_conf == NULL || c->anchor == NULL ||
-	    (rc->upstream != NULL && rc->upstream[0] != '\0' &&
-	    c->upstream == NULL) || (rc->unbound_conf != NULL &&
-	    rc->unbound_conf[0] != '\0' && c->unbound_conf == NULL)) {
+	if (dup_opt(rc->resolv_conf, "/etc/resolv.conf", &c->resolv_conf) ||
+	    dup_opt(rc->trust_anchor, DANE_TRUST_ANCHOR_DEFAULT,
+	    &c->anchor) || dup_opt(rc->upstream, NULL, &c->upstream) ||
+	    dup_opt(rc->unbound_conf, NULL, &c->unbound_conf)) {
 		dane_ctx_free(c);
 		return DANE_ERR_NOMEM;
 	}
@@ -697,7 +696,9 @@ resolve(struct dane_ctx *c, const char *name, int type,
     struct ub_result **res)
 {
 	struct pending p = { 0, 0, NULL };
+	unsigned char before[FD_SCAN / 8];
 	sigset_t all, old;
+	int snap;
 	uint64_t start = now_ms(), left, t;
 	int id, r, fd;
 
@@ -710,18 +711,15 @@ resolve(struct dane_ctx *c, const char *name, int type,
 	/* the resolver thread, if this starts it, takes no signal */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	if (!c->worker_started) {
-		unsigned char before[FD_SCAN / 8];
-		int have = fd_snapshot(before, FD_SCAN);
-
-		r = ub_resolve_async(c->ub, name, type, LDNS_RR_CLASS_IN, &p,
-		    on_result, &id);
-		c->worker_started = r == 0;
-		if (r == 0 && have)
+	/* the first call starts the thread: note its event base's fds */
+	snap = !c->worker_started && fd_snapshot(before, FD_SCAN);
+	r = ub_resolve_async(c->ub, name, type, LDNS_RR_CLASS_IN, &p,
+	    on_result, &id);
+	if (r == 0 && !c->worker_started) {
+		c->worker_started = 1;
+		if (snap)
 			note_worker_fds(c, before);
-	} else
-		r = ub_resolve_async(c->ub, name, type, LDNS_RR_CLASS_IN, &p,
-		    on_result, &id);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r != 0)
 		return r == UB_NOMEM ? DANE_ERR_NOMEM : DANE_OK;
