@@ -3,17 +3,19 @@
 
 Each check drives the real Debian sendmail in the hermetic world
 (tests/world) and asserts what the sinks, the queue, the log and /proc
-show: fail-closed without the module, queue runs and the daemon across
-SIGHUP, shared transactions and cached connections, host status, forged
-DNS replies while lookups are slow, the module inside other programs, an
-unchanged SMTP dialogue for non-DANE mailers, and many deliveries in one
-process without descriptor or memory growth.
+show: fail-closed without the module (also with a resolver that answers
+the verdict channel's zone), queue runs (one or several at once) and the
+daemon across SIGHUP, shared transactions and cached connections, host
+status, forged DNS replies while lookups are slow, the module inside
+other programs, an unchanged SMTP dialogue for non-DANE mailers, and many
+deliveries in one process without descriptor or memory growth.
 
   integration.py [-v] [--upstream validating|plain|adproxy] [CHECK...]
 
 --upstream picks the resolver of the world the checks share (see
 tests/world/README); the forged-replies check always starts its own
-world with a slow upstream.
+world with a slow upstream.  CHECK names the checks to run (default:
+all); an unknown name is a usage error.
 
 Exit 0 when all checks pass, 1 otherwise, 77 when not root.
 """
@@ -141,6 +143,126 @@ def fail_closed_without_module(ctx):
         sent = [r for r in ctx.sink(off) if "MAIL" in " ".join(
             r.get("commands", [])).upper() or r.get("type") == "message"]
         expect(not sent, "a MAIL command reached a sink: %r" % sent)
+
+
+# unbound lines that make the world's resolver answer TXT "OK" to every
+# name under invalid. (the verdict channel's dane-hook.invalid. too)
+ANSWER_INVALID = ('server:\n  local-zone: "invalid." redirect\n'
+                  '  local-data: \'invalid. 0 IN TXT "OK"\'\n')
+RESQUERY = os.path.join(HERE, "resquery.py")
+PROBE = "_p.x.dane-hook.invalid"
+
+
+def reload_resolver(ctx, conf_text, ready):
+    """Write the world's unbound.conf, have unbound re-read it (SIGHUP)
+    and wait until ready(dig's output for PROBE TXT, asked through
+    resolv.conf as glibc asks) holds; the last output, or None."""
+    with open(ctx.w.path("dns/unbound.conf"), "w") as f:
+        f.write(conf_text)
+    ctx.w.sh("kill -HUP $(cat %s)" % ctx.w.path("dns/unbound.pid"))
+
+    def probe():
+        out = ctx.w.run(["dig", "+tries=1", "+time=1", PROBE, "TXT"]).stdout
+        return out if ready(out) else None
+    return ctx.wait(probe, 15)
+
+
+def answers_ok(dig):
+    return re.search(r'^%s\.\s+\d+\s+IN\s+TXT\s+"OK"$' % re.escape(PROBE),
+                     dig, re.M)
+
+
+def answers_as_before(dig):
+    return "status: NXDOMAIN" in dig
+
+
+def asked(text):
+    """{(name, type)} of the queries in unbound's log text (log-queries)."""
+    return set((n.lower(), t) for n, t in re.findall(
+        r"unbound\[[\d:]+\] info: \S+ (\S+) ([A-Z0-9]+) IN$", text, re.M))
+
+
+@check
+def channel_answered_by_resolver_without_module(ctx):
+    """DESIGN "Verdict channel": fail closed without help from DNS.  The
+    resolver of the world's resolv.conf is made to answer TXT "OK" to
+    every name under invalid. (so under dane-hook.invalid.); glibc asked
+    the channel's name, whose label of more than 63 octets it cannot
+    encode, sends no query, so with FEATURE(`dane') and no module every
+    SMTP delivery (DANE destination or not) still waits with 454 4.7.0,
+    and the resolver's query log shows no name under invalid.  The
+    resolver's configuration is restored afterwards."""
+    ctx.cf(dane=True)
+    ctx.clear()
+    m = re.search(r" \. v1 \. (\S+) \. dane-hook \. invalid \. ",
+                  ctx.w.sh("cat /etc/mail/sendmail.cf").stdout)
+    label = m.group(1) if m else ""
+    expect(len(label) > 63, "the channel's label in the cf: %r" % label)
+    conf = ctx.w.path("dns/unbound.conf")
+    saved = open(conf).read()
+    expect(saved.count("\nremote-control:") == 1, "unbound.conf: %r" % saved)
+    qlog = ctx.w.path("log/unbound.log")
+    ok = False
+    try:
+        dig = reload_resolver(ctx, saved.replace(
+            "\nremote-control:", "\n" + ANSWER_INVALID + "remote-control:"),
+            answers_ok)
+        expect(dig, "the resolver does not answer %s TXT with OK" % PROBE)
+        # glibc's stub resolver, as sendmail's dns map calls it: the
+        # channel's name with its label cut to 63 octets is answered OK,
+        # the channel's own name fails and is not asked
+        short = "_p.try_tls._v.none._s.mx311.dane.test._h.s311.dane.test." \
+                "v1.%s.dane-hook.invalid." % label[:63]
+        chan = short.replace(label[:63], label)
+        q0 = run.size(qlog)
+        p = ctx.w.run(["/usr/bin/python3", RESQUERY, short, chan])
+        got = [json.loads(l) for l in p.stdout.splitlines()]
+        expect(len(got) == 2 and got[0]["txt"] == ["OK"],
+               "glibc's answer for %s: %r %s" % (short, got[:1], p.stderr))
+        expect(got[1]["rc"] == -1 and not got[1]["txt"],
+               "glibc's answer for the channel's name: %r" % got[1])
+        names = asked(run.read_from(qlog, q0))
+        expect((short.lower(), "TXT") in names,
+               "the resolver's log lacks the query for %s: %r" %
+               (short, sorted(names)))
+        expect(not [n for n in names if label in n[0]],
+               "a query for the channel's name reached the resolver")
+        for dom in ("s311.dane.test", "plain.smi.test"):
+            rcpt = "hooknodns@" + dom
+            q0 = run.size(qlog)
+            off = ctx.offsets()
+            subj = ctx.subject("hooknodns")
+            ctx.send([rcpt], subj, preload=False)
+            expect(not ctx.messages(off, subj), "%s delivered" % rcpt)
+            sent = [r for r in ctx.sink(off) if "MAIL" in " ".join(
+                r.get("commands", [])).upper() or r.get("type") == "message"]
+            expect(not sent, "a MAIL command reached a sink: %r" % sent)
+            st = ctx.queue().get(rcpt, "")
+            expect(st == "Deferred: 454 4.7.0 DANE extension not active",
+                   "%s: queue status %r" % (rcpt, st))
+            expect(re.search(r"to=<?%s>?, .*dsn=4\.7\.0, stat=Deferred: 454 "
+                             r"4\.7\.0 DANE extension not active" %
+                             re.escape(rcpt), ctx.log(off)),
+                   "%s: no deferral with dsn=4.7.0 logged" % rcpt)
+            mailq = ctx.w.sh("sendmail -Am -bp").stdout
+            expect("4.7.0 DANE extension not active" in mailq,
+                   "mailq: %r" % mailq)
+            names = asked(run.read_from(qlog, q0))
+            # sendmail's own lookups went to that resolver and are logged
+            expect((dom + ".", "MX") in names,
+                   "%s: the resolver's log lacks sendmail's MX query: %r" %
+                   (rcpt, sorted(names)))
+            bad = sorted(n for n in names if n[0].endswith("invalid."))
+            expect(not bad, "%s: queries under invalid. reached the "
+                   "resolver: %r" % (rcpt, bad))
+            if VERBOSE:
+                print("   %s: %s; %d names asked, none under invalid." % (
+                    rcpt, st, len(names)))
+        ok = True
+    finally:
+        if not reload_resolver(ctx, saved, answers_as_before):
+            raise Fail("%sthe resolver's configuration could not be restored"
+                       % ("" if ok else "(after a failure) "))
 
 
 @check
@@ -288,9 +410,10 @@ def cached_connection_keeps_each_policy(ctx):
            "insecure domain's message not delivered")
 
 
-def one_queue_run_many_hosts(ctx, per, domains, cache):
+def one_queue_run_many_hosts(ctx, per, domains, cache, runners=1):
     """Queue `per` messages to each domain, deliver them with one queue
-    run (ConnectionCacheSize=cache); (delivered records, left queue)."""
+    run (ConnectionCacheSize=cache), or with `runners` queue runs started
+    together; (delivered records, left queue, pids of the runners)."""
     ctx.cf(dane=True, setup="mc:define(`confMCI_CACHE_SIZE', `%d')" % cache)
     ctx.clear()
     off = ctx.offsets()
@@ -302,10 +425,45 @@ def one_queue_run_many_hosts(ctx, per, domains, cache):
     queued = len(ctx.queue())
     expect(queued == per * len(domains), "queued %d of %d" %
            (queued, per * len(domains)))
-    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-qf",
-               "-OTimeout.queuereturn=5d"], env={"LD_PRELOAD": MODULE})
+    qrun = ["/usr/sbin/sendmail", "-Am", "-qf", "-OTimeout.queuereturn=5d"]
+    if runners == 1:
+        ctx.w.run(qrun, env={"LD_PRELOAD": MODULE})
+        pids = []
+    else:
+        pids = parallel_queue_runs(ctx, qrun, runners)
     return ([r for r in ctx.sink(off) if r.get("type") == "message"],
-            ctx.queue())
+            ctx.queue(), pids)
+
+
+def parallel_queue_runs(ctx, qrun, runners):
+    """Start `runners` processes of qrun (with the module) at once and
+    wait for all; their pids in the world."""
+    ctx.w.sh("rm -rf /run/qrunners; mkdir /run/qrunners")
+    procs = [subprocess.Popen(
+        ["bash", run.WORLD, "exec", ctx.w.dir, "env", "-i",
+         "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "sh", "-c",
+         "echo $$ > /run/qrunners/%d.pid; "
+         "while [ ! -e /run/qrunners/go ]; do sleep 0.01; done; "
+         "exec env LD_PRELOAD=%s \"$@\"" % (i, MODULE), "qrun"] + qrun,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(runners)]
+    try:
+        pids = ctx.wait(lambda: (lambda p: p if len(p) == runners else None)(
+            ctx.w.sh("cat /run/qrunners/*.pid 2>/dev/null").stdout.split()),
+            10)
+        expect(pids, "the %d queue runners did not start" % runners)
+        ctx.w.sh("touch /run/qrunners/go")
+        for p in procs:
+            _, err = p.communicate(timeout=600)
+            expect(p.returncode == 0, "a queue run exited %d: %s" % (
+                p.returncode, err[-300:]))
+    finally:
+        ctx.w.sh("touch /run/qrunners/go")
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return pids
 
 
 @check
@@ -317,7 +475,7 @@ def many_dane_hosts_one_queue_run(ctx):
     per = int(os.environ.get("SMDANE_LOAD_PER", "20"))
     domains = ["p%02d.dane.test" % i for i in range(1, 21)]
     for run_no in range(3):
-        delivered, left = one_queue_run_many_hosts(ctx, per, domains, 4)
+        delivered, left, _ = one_queue_run_many_hosts(ctx, per, domains, 4)
         expect(not left, "run %d: %d left queued, e.g. %r" % (
             run_no + 1, len(left), sorted(left.items())[:2]))
         want = per * len(domains)
@@ -327,6 +485,61 @@ def many_dane_hosts_one_queue_run(ctx):
                (r.get("sni") or "").startswith("mx-p")]
         expect(not bad, "run %d: delivered without DANE: %r" % (
             run_no + 1, bad[:1]))
+
+
+@check
+def many_dane_hosts_parallel_queue_runners(ctx):
+    """The same 400 messages to 20 DANE domains with 4 cached connections
+    per process, delivered by 4 queue runs (sendmail -qf with the module)
+    started together, which share the queue through sendmail's lock on
+    each envelope.  Run once, to bound the time (the single-process check
+    above runs three times).  Every message delivered exactly once over
+    an authenticated session, none left queued, and more than one runner
+    delivered, at the same time."""
+    per = int(os.environ.get("SMDANE_LOAD_PER", "20"))
+    domains = ["p%02d.dane.test" % i for i in range(1, 21)]
+    runners = 4
+    off = ctx.offsets()
+    delivered, left, pids = one_queue_run_many_hosts(ctx, per, domains, 4,
+                                                     runners)
+    want = per * len(domains)
+    expect(not left, "%d left queued, e.g. %r" % (
+        len(left), sorted(left.items())[:2]))
+    expect(len(delivered) == want, "%d of %d delivered" % (
+        len(delivered), want))
+    subjects = set(r.get("subject") for r in delivered)
+    expect(len(subjects) == want, "%d distinct messages among %d delivered"
+           % (len(subjects), len(delivered)))
+    bad = [r for r in delivered if not r.get("tls") or not
+           (r.get("sni") or "").startswith("mx-p")]
+    expect(not bad, "delivered without DANE: %r" % bad[:1])
+    # who delivered, and when: sendmail's "to=..., stat=Sent" lines (a
+    # queue run with -qf delivers in its own process, so under its pid)
+    spans = {}
+    for t, pid in re.findall(r"^(\S+) mail\.info .*? sendmail\[(\d+)\]: "
+                             r"\w+: to=.*, stat=Sent", ctx.log(off), re.M):
+        spans.setdefault(pid, []).append(t)
+    expect(sum(len(v) for v in spans.values()) == want,
+           "%d deliveries logged, want %d" % (
+               sum(len(v) for v in spans.values()), want))
+    expect(set(spans) <= set(pids), "deliveries by %r, the runners were %r"
+           % (sorted(spans), sorted(pids)))
+    expect(len(spans) > 1, "only runner %r delivered (runners %r)" % (
+        sorted(spans), sorted(pids)))
+    first = max(min(v) for v in spans.values())
+    last = min(max(v) for v in spans.values())
+    expect(first < last, "the runners did not deliver at the same time: %r"
+           % dict((p, (min(v), max(v))) for p, v in spans.items()))
+    # each delivering runner authenticated with the module, none refused
+    dane = run.dane_lines(ctx.log(off))
+    for pid in spans:
+        mine = [l for l in dane if " sendmail[%s]: " % pid in l]
+        expect(mine and all("verdict=OK" in l and "mode=dane" in l
+                            for l in mine),
+               "runner %s: the module's lines %r" % (pid, mine[:2]))
+    if VERBOSE:
+        print("   messages delivered per runner: %s" % ", ".join(
+            "%s: %d" % (p, len(spans[p])) for p in sorted(spans)))
 
 
 @check
@@ -961,6 +1174,11 @@ def main():
     if args[:1] == ["--upstream"] and len(args) >= 2:
         upstream = args[1]
         args = args[2:]
+    unknown = sorted(set(args) - set(fn.__name__ for fn in CHECKS))
+    if unknown and not [a for a in args if a.startswith("-")]:
+        print("integration.py: no check named %s" % ", ".join(unknown),
+              file=sys.stderr)
+        return 2
     if upstream not in run.UPSTREAMS or [a for a in args
                                          if a.startswith("-")]:
         print("usage: integration.py [-v] [--upstream %s] [CHECK...]" %
