@@ -38,10 +38,17 @@
 #define SEEN_TTL_MIN 600
 #define SEEN_DEPTH 10			/* sendmail's MAXCNAMEDEPTH */
 
+/* What a record says of its owner. */
+enum rec_kind {
+	REC_ALIAS,			/* an address's name led to target */
+	REC_SELF,			/* an address's name was target */
+	REC_LINK			/* a name sendmail met on a chain */
+};
+
 struct seen_rec {
 	struct seen_rec *next;
 	time_t expires;
-	int self;			/* canonified as itself */
+	enum rec_kind kind;
 	char owner[DANE_NAME_MAX];
 	char target[DANE_NAME_MAX];
 };
@@ -84,7 +91,8 @@ expire(time_t now)
 }
 
 static void
-remember(const char *owner, const char *target, int self, unsigned ttl)
+remember(const char *owner, const char *target, enum rec_kind kind,
+    unsigned ttl)
 {
 	time_t now = now_fn(NULL);
 	struct seen_rec *r;
@@ -95,7 +103,7 @@ remember(const char *owner, const char *target, int self, unsigned ttl)
 		ttl = SEEN_TTL_MIN;
 	expire(now);
 	for (r = recs; r != NULL; r = r->next)
-		if (r->self == self && strcmp(r->owner, owner) == 0 &&
+		if (r->kind == kind && strcmp(r->owner, owner) == 0 &&
 		    strcmp(r->target, target) == 0) {
 			r->expires = now + (time_t)ttl;
 			return;
@@ -106,11 +114,48 @@ remember(const char *owner, const char *target, int self, unsigned ttl)
 		return;
 	snprintf(r->owner, sizeof(r->owner), "%s", owner);
 	snprintf(r->target, sizeof(r->target), "%s", target);
-	r->self = self;
+	r->kind = kind;
 	r->expires = now + (time_t)ttl;
 	r->next = recs;
 	recs = r;
 	count++;
+}
+
+/*
+ * sendmail's canonification, on meeting a CNAME, looks the target up
+ * again (and so each name after it on the chain): those lookups are no
+ * canonification of their own.  Each name of the last chain is taken
+ * as such a continuation once; a later lookup of it without a chain in
+ * between is an address at that name.
+ */
+static char pending[SEEN_DEPTH][DANE_NAME_MAX];
+static size_t pending_count;
+
+static void
+follow(char chain[][DANE_NAME_MAX], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < SEEN_DEPTH; i++)
+		snprintf(pending[i], sizeof(pending[0]), "%s", chain[i]);
+	pending_count = i;
+}
+
+static int
+continued(const char *qname)
+{
+	size_t i;
+
+	for (i = 0; i < pending_count; i++)
+		if (strcmp(pending[i], qname) == 0) {
+			/* it, and the names before it, are done */
+			memmove(pending, pending + i + 1,
+			    (pending_count - i - 1) * sizeof(pending[0]));
+			pending_count -= i + 1;
+			return 1;
+		}
+	pending_count = 0;		/* another canonification began */
+	return 0;
 }
 
 void
@@ -118,7 +163,7 @@ seen_reply(const unsigned char *pkt, int len, int canon)
 {
 	const unsigned char *p, *end = pkt + len;
 	char qname[DANE_NAME_MAX], cur[DANE_NAME_MAX], owner[DANE_NAME_MAX],
-	    target[DANE_NAME_MAX];
+	    target[DANE_NAME_MAX], chain[SEEN_DEPTH][DANE_NAME_MAX];
 	unsigned qd, an, type, rdlen, i, ttl, minttl = 0;
 	int n, links = 0, answered = 0;
 
@@ -156,41 +201,63 @@ seen_reply(const unsigned char *pkt, int len, int canon)
 			    dn_expand(pkt, end, p, target, sizeof(target)) > 0) {
 				lower_nodot(target);
 				snprintf(cur, sizeof(cur), "%s", target);
+				snprintf(chain[links], sizeof(chain[0]), "%s",
+				    target);
 				links++;
 			} else if (type != ns_t_cname)
 				answered = 1;
 		}
 		p += rdlen;
 	}
-	if (links > 0 && strcmp(cur, qname) != 0)
-		remember(qname, cur, 0, minttl);
-	else if (links == 0 && answered && canon)
-		remember(qname, qname, 1, minttl);
+	if (canon && continued(qname)) {
+		/* sendmail following a chain: a link of it, no address */
+		if (links > 0 && strcmp(cur, qname) != 0) {
+			remember(qname, cur, REC_LINK, minttl);
+			follow(chain, (size_t)links);
+		}
+		return;
+	}
+	if (links > 0 && strcmp(cur, qname) != 0) {
+		remember(qname, cur, REC_ALIAS, minttl);
+		if (canon)
+			follow(chain, (size_t)links);
+	} else if (links == 0 && answered && canon)
+		remember(qname, qname, REC_SELF, minttl);
 }
 
 /*
- * The names whose chains end at target, directly or through a name
- * that was itself looked up again (sendmail follows a chain a reply
- * did not complete): at most max, each once, target excluded.
+ * The names of addresses sendmail canonified to target through CNAMEs,
+ * directly or through links it met on the way: at most max, each once,
+ * target excluded.
  */
 size_t
 seen_originals(const char *target, const char *list[], size_t max)
 {
+	const char *todo[4 * SEEN_DEPTH];
 	struct seen_rec *r;
-	size_t n = 0, i, k;
-	const char *t;
+	size_t n = 0, nt = 1, i, k;
 
 	expire(now_fn(NULL));
-	for (i = 0; i <= n && i <= max; i++) {
-		t = i == 0 ? target : list[i - 1];
-		for (r = recs; r != NULL && n < max; r = r->next) {
-			if (r->self || strcmp(r->target, t) != 0 ||
+	todo[0] = target;
+	for (i = 0; i < nt; i++) {
+		for (r = recs; r != NULL; r = r->next) {
+			if (r->kind == REC_SELF ||
+			    strcmp(r->target, todo[i]) != 0 ||
 			    strcmp(r->owner, target) == 0)
 				continue;
+			if (r->kind == REC_LINK) {
+				for (k = 0; k < nt &&
+				    strcmp(todo[k], r->owner) != 0; k++)
+					;
+				if (k == nt && nt < sizeof(todo) /
+				    sizeof(todo[0]))
+					todo[nt++] = r->owner;
+				continue;
+			}
 			for (k = 0; k < n && strcmp(list[k], r->owner) != 0;
 			    k++)
 				;
-			if (k == n)
+			if (k == n && n < max)
 				list[n++] = r->owner;
 		}
 	}
@@ -204,7 +271,7 @@ seen_self(const char *target)
 
 	expire(now_fn(NULL));
 	for (r = recs; r != NULL; r = r->next)
-		if (r->self && strcmp(r->target, target) == 0)
+		if (r->kind == REC_SELF && strcmp(r->target, target) == 0)
 			return 1;
 	return 0;
 }
@@ -226,4 +293,5 @@ seen_forget(void)
 	}
 	recs = NULL;
 	count = 0;
+	pending_count = 0;
 }
