@@ -10,18 +10,24 @@
  *	too; sendmail gives no macro for it, so the module remembers, from
  *	the replies sendmail receives, which names led to which target.
  *
- *	A record is "owner -> target" (the whole chain of one reply, from
- *	its question name), or "target -> target" when sendmail
- *	canonified a name that is no alias (res_querydomain(), which
- *	sendmail's $[ $] uses, answered without a CNAME).  A record lives
- *	as long as sendmail's own cache of that canonification: the
- *	chain's smallest TTL, at most SEEN_TTL_MAX (sendmail's
- *	SM_DEFAULT_TTL, also its value for TTL 0), and at least
- *	SEEN_TTL_MIN so that it covers the delivery of the envelope that
- *	was canonified with it.  One record per (owner, target, kind);
- *	seeing it again renews it.  Expired records are dropped on every
- *	use, so the list holds the names sendmail could still route with,
- *	and no more.
+ *	A record of a reply to res_querydomain(), which sendmail's $[ $]
+ *	uses, says what an address's name was: "owner -> target" (the
+ *	whole chain of the reply, from its question name: an alias) or
+ *	"target -> target" (no CNAME: an address at the target itself).
+ *	The lookups sendmail makes of the names after a CNAME, to follow
+ *	it, are links of that chain and say neither.  Replies to
+ *	res_search() and res_query() add aliases only.
+ *
+ *	A record lives as long as sendmail's own cache of that
+ *	canonification: the chain's smallest TTL, at most SEEN_TTL_MAX
+ *	(sendmail's SM_DEFAULT_TTL, also its value for TTL 0), and at
+ *	least SEEN_TTL_MIN so that it covers the delivery of the envelope
+ *	that was canonified with it.  One record per (owner, target,
+ *	kind); seeing it again renews it.  Expired records are dropped on
+ *	every use, so the list holds the names sendmail could still route
+ *	with, and no more.  A record that cannot be allocated is not
+ *	known: a name can only be missing (a refusal), never wrongly
+ *	present.
  */
 #include <arpa/nameser.h>
 #include <resolv.h>
