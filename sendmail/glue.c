@@ -39,9 +39,15 @@ log_verdict(const struct smdane_query *q, const struct dlv_policy *ps,
     enum smdane_mode mode, const struct smdane_conn *conn, const char *answer)
 {
 	const struct dane_policy *p = ps->policy;
+	const char *orig = ps->original;
 	char tlsa[160] = "", rr[48];
 	size_t i, off = 0;
 	int canon = ps->original[0] != '\0';
+
+	/* the name canonified to the next hop that the certificate matched */
+	for (i = ps->own_refnames; conn != NULL && i < p->refname_count; i++)
+		if (strcasecmp(p->refnames[i], conn->peername) == 0)
+			orig = p->refnames[i];
 
 	for (i = 0; i < p->usable_count && off + 1 < sizeof(tlsa); i++) {
 		dane_tlsa_format(&p->usable[i], rr, sizeof(rr));
@@ -55,7 +61,7 @@ log_verdict(const struct smdane_query *q, const struct dlv_policy *ps,
 	    q->server[0] != '\0' ? q->server : q->nexthop,
 	    dane_level_name(mode == SMDANE_MODE_ENCRYPT &&
 	    p->level == DANE_LEVEL_OPP ? DANE_LEVEL_ENCRYPT : p->level),
-	    canon ? ps->original : ps->nexthop, canon ? ", canonical=" : "",
+	    canon ? orig : ps->nexthop, canon ? ", canonical=" : "",
 	    canon ? ps->nexthop : "",
 	    p->base_domain[0] != '\0' ? p->base_domain : "-",
 	    smdane_mode_name(mode),
