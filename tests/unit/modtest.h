@@ -252,7 +252,8 @@ enum mt_level {
 	MT_ENCRYPT,			/* secure, no usable TLSA record */
 	MT_OPP,				/* insecure MX RRset */
 	MT_SKIP,			/* TLSA lookup failed */
-	MT_DEFER			/* MX lookup failed */
+	MT_DEFER,			/* MX lookup failed */
+	MT_NOT_MX			/* server not in the secure MX RRset */
 };
 
 /*
@@ -294,6 +295,11 @@ mt_facts(const char *nexthop, const char *expanded, const char *server,
 	case MT_SKIP:
 		f->tlsa.answer = DANE_ANSWER_FAILED;
 		f->tlsa.dnssec = DANE_DNSSEC_BOGUS;
+		return f;
+	case MT_NOT_MX:
+		f->host_in_mx = 0;
+		snprintf(f->mx_hosts[0], sizeof(f->mx_hosts[0]), "other.%s",
+		    server);
 		return f;
 	case MT_AUTH:
 	case MT_ENCRYPT:
