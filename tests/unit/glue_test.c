@@ -502,3 +502,76 @@ Test(glue, insecure_alias_adds_nothing)
 	cr_assert_str_eq(ask("tls_server", "OK", "t.example", NULL, fp), "OK");
 	SSL_free(ssl);
 }
+
+/* The log names the alias the certificate matched. */
+Test(glue, log_names_the_matched_alias)
+{
+	struct dlv_policy *ps;
+	const char *other;
+	char want[256];
+	SSL *ssl;
+
+	alias_reply("one.example", "t.example");
+	alias_reply("two.example", "t.example");
+	mt_dest("t.example", "", MT_AUTH, DANE_USAGE_DANE_TA);
+	mt_dest("one.example", "t.example", MT_AUTH, DANE_USAGE_DANE_TA);
+	mt_dest("two.example", "t.example", MT_AUTH, DANE_USAGE_DANE_TA);
+	dlv_begin(SMDANE_MODE_DANE, 25);
+	cr_assert_str_eq(ask("try_tls", "none", "t.example", NULL, NULL),
+	    "OK");
+	ps = dlv_policy(MX, "t.example");
+	cr_assert_eq(ps->identities, 2);
+	/* the one that is not the first name added */
+	other = strcmp(ps->original, "one.example") == 0 ? "two.example" :
+	    "one.example";
+	ssl = authenticated("t.example", DANE_USAGE_DANE_TA, other);
+	snprintf(want, sizeof(want), "FAIL \"DANE: certificate of mx.example "
+	    "names only %s, one of several names that lead to t.example\"",
+	    other);
+	cr_assert_str_eq(ask("tls_server", "OK", "t.example", NULL, fp), want);
+	snprintf(want, sizeof(want), "nexthop=%s, canonical=t.example, ",
+	    other);
+	cr_assert_eq(mt_logged(want), 1, "got %s", mt_log[0]);
+	SSL_free(ssl);
+}
+
+/* One line per connection: at tls_server, or at try_tls when that
+ * already refused; a destination's tls_rcpt refusals once. */
+Test(glue, one_log_line_per_connection)
+{
+	int i;
+
+	mt_dest("skip.example", "", MT_SKIP, 3);
+	mt_dest("example.com", "", MT_AUTH, 3);
+	dlv_begin(SMDANE_MODE_DANE, 25);
+	for (i = 1; i <= 3; i++) {
+		cr_assert_str_eq(ask("try_tls", "none", "skip.example", NULL,
+		    NULL), "FAIL \"DANE: TLSA lookup failed for mx.example\"");
+		cr_assert_eq(mt_nlog, (size_t)i, "connection %d, try_tls: got "
+		    "%zu lines", i, mt_nlog);
+		ask("tls_server", "none", "skip.example", NULL, NULL);
+		cr_assert_eq(mt_nlog, (size_t)i, "connection %d, tls_server: "
+		    "got %zu lines", i, mt_nlog);
+	}
+	cr_assert_eq(mt_logged("dane=skip, nexthop=skip.example, "
+	    "base=mx.example, mode=dane, reason=TLSA lookup failed"), 3);
+	mt_nlog = 0;
+	dlv_begin(SMDANE_MODE_DANE, 25);
+	/* the first connection: tls_server, then the destination's first
+	 * tls_rcpt refusal */
+	ask("try_tls", "none", "example.com", NULL, NULL);
+	cr_assert_eq(mt_nlog, 0, "try_tls that passed: got %zu lines",
+	    mt_nlog);
+	ask("tls_server", "none", "example.com", NULL, NULL);
+	cr_assert_eq(mt_nlog, 1, "tls_server: got %zu lines", mt_nlog);
+	ask("tls_rcpt", "none", "example.com", "example.com", NULL);
+	ask("tls_rcpt", "none", "example.com", "example.com", NULL);
+	cr_assert_eq(mt_nlog, 2, "tls_rcpt: got %zu lines", mt_nlog);
+	/* the second: its tls_server only */
+	ask("try_tls", "none", "example.com", NULL, NULL);
+	ask("tls_server", "none", "example.com", NULL, NULL);
+	ask("tls_rcpt", "none", "example.com", "example.com", NULL);
+	cr_assert_eq(mt_nlog, 3, "second connection: got %zu lines", mt_nlog);
+	cr_assert_eq(mt_logged("verdict=FAIL \"DANE: no STARTTLS with "
+	    "mx.example, its TLSA records require TLS\""), 3);
+}
