@@ -218,6 +218,20 @@ unknown_mode(const struct smdane_query *q, char *answer, size_t size)
 	    "current FEATURE dane\"");
 }
 
+/*
+ * A refusal the configuration makes, before any policy: one line per
+ * connection, at tls_server (also for an unparsable query).
+ */
+static void
+log_refusal(const struct smdane_query *q, const char *answer)
+{
+	if (q != NULL && strcmp(q->phase, "tls_server") != 0)
+		return;
+	smdane_log(LOG_ERR, "STARTTLS=client, relay=%s, dane=error, "
+	    "nexthop=%s, verdict=%s", q == NULL ? "-" : q->server[0] != '\0' ?
+	    q->server : q->nexthop, q == NULL ? "-" : q->nexthop, answer);
+}
+
 void
 glue_verdict(const char *name, char *answer, size_t size)
 {
@@ -228,27 +242,33 @@ glue_verdict(const char *name, char *answer, size_t size)
 	enum smdane_mode mailer, mode, mode2;
 	const char *server;
 	char answer2[256];
+	int parsed = smdane_query_parse(name, &q) == 0;
 
 	if (cfg->fatal) {
 		/* no delivery's mode can be trusted: refuse them all */
 		snprintf(answer, size, "FAIL \"DANE configuration error: %s\"",
 		    cfg->fatal_text);
+		log_refusal(parsed ? &q : NULL, answer);
 		return;
 	}
-	if (smdane_query_parse(name, &q) != 0) {
+	if (!parsed) {
 		/* a delivery without DANE keeps its stock behaviour */
 		mailer = dlv_mode(NULL);
 		if (mailer == SMDANE_MODE_NONE || (mailer ==
 		    SMDANE_MODE_UNKNOWN && cfg->version >= 2))
 			snprintf(answer, size, "OK");
-		else
+		else {
 			snprintf(answer, size, "FAIL \"DANE: malformed "
 			    "verdict query\"");
+			log_refusal(NULL, answer);
+		}
 		return;
 	}
 	mailer = dlv_mode(q.nexthop);
 	if (mailer == SMDANE_MODE_UNKNOWN) {
 		unknown_mode(&q, answer, size);
+		if (!is_ok(answer))
+			log_refusal(&q, answer);
 		return;
 	}
 	if (mailer == SMDANE_MODE_NONE) {
@@ -260,6 +280,7 @@ glue_verdict(const char *name, char *answer, size_t size)
 		snprintf(answer, size, "FAIL \"DANE configuration error: "
 		    "mailer arguments FEATURE dane cannot serve, see the m4 "
 		    "errors of sendmail.cf\"");
+		log_refusal(&q, answer);
 		return;
 	}
 	if (cfg->error) {
@@ -268,6 +289,7 @@ glue_verdict(const char *name, char *answer, size_t size)
 		smdane_sanitize(clean, sizeof(clean), cfg->error_text);
 		snprintf(answer, size, "FAIL \"DANE configuration error: %s\"",
 		    clean);
+		log_refusal(&q, answer);
 		return;
 	}
 	server = q.server[0] != '\0' ? q.server : q.nexthop;
@@ -322,9 +344,7 @@ glue_verdict(const char *name, char *answer, size_t size)
 			log_verdict(&q, ps, mode, conn, answer);
 			ps->rcpt_logged = 1;
 		}
-	} else if (ps == NULL && !is_ok(answer) &&
-	    strcmp(q.phase, "tls_server") == 0) {
-		smdane_log(LOG_ERR, "STARTTLS=client, relay=%s, dane=error, "
-		    "nexthop=%s, verdict=%s", server, q.nexthop, answer);
-	}
+	} else if (!is_ok(answer))
+		/* no policy: an access map or DNS failure */
+		log_refusal(&q, answer);
 }

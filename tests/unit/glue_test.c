@@ -135,6 +135,11 @@ Test(glue, fatal_refuses_everything)
 		    "malformed: got %s", modes[i], answer);
 	}
 	cr_assert_eq(mt_ncalls, 0, "a refused delivery looked DNS up");
+	/* one line per refused connection: at tls_server, parsed or not */
+	cr_assert_eq(mt_nlog, 1 + MT_N(modes), "got %zu log lines",
+	    mt_nlog);
+	cr_assert_eq(mt_logged("dane=error, nexthop=example.com, verdict=" ),
+	    1, "got %s", mt_log[0]);
 }
 
 Test(glue, unknown_mode_with_current_cf_keeps_stock_behaviour)
@@ -330,6 +335,11 @@ Test(glue, dns_failure_defers)
 	cr_assert_str_eq(ask("tls_server", "none", "example.com", NULL, NULL),
 	    "FAIL \"DANE: DNS lookups impossible: resolver unusable\"");
 	cr_assert_eq(mt_calls_for("example.com", MX), 1);
+	/* the refusal's one log line, at tls_server */
+	cr_assert_eq(mt_nlog, 1, "got %zu log lines", mt_nlog);
+	cr_assert_eq(mt_logged("STARTTLS=client, relay=mx.example, dane=error, "
+	    "nexthop=example.com, verdict=FAIL \"DANE: DNS lookups impossible: "
+	    "resolver unusable\""), 1, "got %s", mt_log[0]);
 }
 
 Test(glue, opportunistic_and_skipped_destinations)
