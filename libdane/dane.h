@@ -207,7 +207,12 @@ enum dane_reason {
 #define DANE_R_LAST DANE_R_DNSSEC_UNAVAILABLE	/* highest reason value */
 const char *dane_reason_text(enum dane_reason r);
 
-#define DANE_REFNAMES_MAX 3
+/*
+ * Reference identifiers: the base domain, the next hop and their CNAME
+ * expansions, and room for names a caller adds (the original names an
+ * MTA canonified to the next hop).
+ */
+#define DANE_REFNAMES_MAX 8
 
 struct dane_policy {
 	enum dane_level level;

@@ -276,6 +276,8 @@ smdane_mode_name(enum smdane_mode mode)
 		return "encrypt";
 	case SMDANE_MODE_UNSERVED:
 		return "unserved";
+	case SMDANE_MODE_UNKNOWN:
+		return "unknown";
 	}
 	return "?";
 }

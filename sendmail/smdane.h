@@ -30,7 +30,10 @@ enum smdane_mode {
 	SMDANE_MODE_ENCRYPT = 3, /* TLS required, DANE where published */
 	/* a listed mailer whose arguments FEATURE(`dane') could not
 	 * serve ("dane-unserved", with an m4 error): always refused */
-	SMDANE_MODE_UNSERVED = 4
+	SMDANE_MODE_UNSERVED = 4,
+	/* a query of a delivery that told no mode (its mailer's third
+	 * A= argument is a number, so it is no mailer of the feature) */
+	SMDANE_MODE_UNKNOWN = 5
 };
 
 /* "none", "may", "encrypt", "dane", "dane-only": 0, or -1 if unknown. */
@@ -115,6 +118,7 @@ struct smdane_conn {
 	struct dane_auth auth;
 	enum dane_level level;		/* policy applied at handshake */
 	char nexthop[DANE_NAME_MAX];	/* destination it was set up for */
+	char peername[DANE_NAME_MAX];	/* name a DANE-TA check matched */
 	uint64_t checked_against;	/* smdane_policy_digest() of the check */
 };
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Write seed inputs for fuzz_gather and fuzz_tlsa (standard library only).
+"""Write seed inputs for fuzz_gather, fuzz_tlsa and fuzz_seen (standard
+library only).
 
-  seeds.py GATHER-DIR [TLSA-DIR]
+  seeds.py GATHER-DIR [TLSA-DIR [SEEN-DIR]]
 
 Each seed is a shape byte followed by replies in the format of
 fuzz_gather.c (flags, 16-bit length, wire message): the root DNSKEY
@@ -88,7 +89,38 @@ def main():
             f.write(v)
     if len(sys.argv) > 2:
         write_tlsa(sys.argv[2])
+    if len(sys.argv) > 3:
+        write_seen(sys.argv[3])
     return 0
+
+
+def write_seen(out):
+    """Replies as sendmail's canonification meets them: a flags byte
+    (bit 0: through res_querydomain), then 16-bit length and wire data."""
+    os.makedirs(out, exist_ok=True)
+
+    def wire(m):
+        return struct.pack("!H", len(m)) + m
+    alias = msg("alias.example.org", "A", [
+        rr("alias.example.org", "CNAME", name("mid.example.net"), 60),
+        rr("mid.example.net", "CNAME", name("example.com"), 120),
+        rr("example.com", "A", bytes([192, 0, 2, 1]))])
+    again = msg("example.com", "A", [
+        rr("example.com", "A", bytes([192, 0, 2, 1]))])
+    link = msg("mid.example.net", "A", [
+        rr("mid.example.net", "CNAME", name("example.com"), 0)])
+    other = msg("x.example.org", "A", [
+        rr("y.example.org", "CNAME", name("example.com"))])
+    seeds = {
+        "chain": b"\x01" + wire(alias) + wire(again) + wire(again),
+        "link": b"\x01" + wire(alias) + wire(link) + wire(again),
+        "unrelated": b"\x00" + wire(other) + wire(alias),
+        "nxdomain": b"\x01" + wire(msg("alias.example.org", "A", [],
+                                         [soa("example.org")], rcode=3)),
+    }
+    for k, v in seeds.items():
+        with open(os.path.join(out, k), "wb") as f:
+            f.write(v)
 
 
 def tlsa_rec(usage, selector, mtype, data):

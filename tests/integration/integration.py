@@ -684,6 +684,76 @@ def mode_does_not_leak_to_next_delivery(ctx):
            ctx.queue().get("n2@insecure.test", ""))
 
 
+CUSTOM_MAILER = (
+    "Mcustom,\tP=[IPC], F=mDFMuXa, S=EnvFromSMTP/HdrFromSMTP, "
+    "R=EnvToSMTP, E=\\r\\n, L=990, T=DNS/RFC822/SMTP, A=TCP $h 25\n")
+
+
+@check
+def custom_mailer_numeric_port_keeps_stock_behaviour(ctx):
+    """DESIGN "Mailer mode on every delivery": a custom IPC mailer with a
+    numeric port tells no mode.  Delivering right after a DANE delivery
+    in the same queue run, it keeps its stock behaviour (delivered to a
+    host whose TLSA records do not match), and the DANE delivery right
+    after it is refused again."""
+    ctx.cf(dane=True, setup="mailertable:viacustom.test custom:sbad.dane.test")
+    ctx.w.run(["sh", "-c", "cat >> /etc/mail/sendmail.cf"],
+              stdin=CUSTOM_MAILER, check=True)
+    ctx.clear()
+    off = ctx.offsets()
+    s1, s2, s3 = (ctx.subject(t) for t in ("cm-dane", "cm-custom", "cm-bad"))
+    ctx.send(["cm1@s311.dane.test"], s1, mode="-odq")
+    time.sleep(1.1)
+    ctx.send(["cm2@viacustom.test"], s2, mode="-odq")
+    time.sleep(1.1)
+    ctx.send(["cm3@sbad.dane.test"], s3, mode="-odq")
+    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-qf", "-OQueueSortOrder=time"],
+              env={"LD_PRELOAD": MODULE})
+    got = ctx.messages(off, s1)
+    expect(got and got[0].get("sni") == "mx311.dane.test",
+           "DANE delivery: %r" % got)
+    expect(ctx.messages(off, s2), "custom mailer delivery: %r" %
+           ctx.queue().get("cm2@viacustom.test", ""))
+    expect("mailer=custom" in ctx.log(off), "not sent by the custom mailer")
+    expect(not ctx.messages(off, s3), "sbad.dane.test delivered")
+    st = ctx.queue().get("cm3@sbad.dane.test", "")
+    expect("4.7.5 DANE: no TLSA record of mxbad" in st or
+           "DANE: no TLSA record" in st, "sbad status %r" % st)
+
+
+@check
+def cname_originals_scoped(ctx):
+    """DESIGN "CNAME'd next-hop domains": n12 is a CNAME to n12t, whose MX
+    host presents a DANE-TA certificate naming only n12.  Alone, a
+    recipient at n12 is delivered authenticated; in an envelope with a
+    recipient at n12t itself, or at n12b (another signed alias of n12t),
+    the certificate cannot speak for both and the connection is refused
+    for all of them, naming why."""
+    ctx.cf(dane=True)
+    ctx.clear()
+    off = ctx.offsets()
+    subj = ctx.subject("alias-alone")
+    ctx.send(["al@n12.rfc.dane.test"], subj)
+    got = ctx.messages(off, subj)
+    expect(got and got[0].get("sni") == "mxn12.rfc.dane.test",
+           "n12 alone: %r %r" % (got, ctx.queue()))
+    why = ("DANE: certificate of mxn12.rfc.dane.test names only "
+           "n12.rfc.dane.test, one of several names that lead to "
+           "n12t.rfc.dane.test")
+    for other in ("direct@n12t.rfc.dane.test", "alias2@n12b.rfc.dane.test"):
+        ctx.clear()
+        off = ctx.offsets()
+        subj = ctx.subject("alias-mixed")
+        ctx.send(["al@n12.rfc.dane.test", other], subj)
+        expect(not ctx.messages(off, subj), "with %s: delivered %r" %
+               (other, ctx.messages(off, subj)))
+        q = ctx.queue()
+        for rcpt in ("al@n12.rfc.dane.test", other):
+            expect(why in q.get(rcpt, ""), "with %s: %s status %r" %
+                   (other, rcpt, q.get(rcpt, "")))
+        expect(why in ctx.log(off), "with %s: no log line" % other)
+
+
 @check
 def other_service_lookups_keep_the_mode(ctx):
     """A map opened during a delivery whose port is a service name (here

@@ -1,476 +1,673 @@
 /*
- * Unit tests of the hook module's pure parts: the cf settings, the
- * verdict channel name and answer, and the verdict decision.
+ * Unit tests of hook.c: the interposers, reached as the shim reaches
+ * them (smdane_module_init() with the "real" functions, here fakes),
+ * with the real parts behind them and DNS work through the gather seam
+ * (modtest.h).  The module wants root: getuid() below answers for the
+ * executable, so the tests need none.
  */
-#include <arpa/nameser.h>
-#include <criterion/criterion.h>
+#include <sys/types.h>
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <resolv.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "smdane.h"
+#include <criterion/criterion.h>
 
-#define CHANNEL SMDANE_SUFFIX
+#include "modtest.h"
 
-Test(config, reads_settings)
+/* ---- root, as far as activate.c asks ------------------------------------ */
+
+static uid_t fake_uid;
+
+uid_t
+getuid(void)
 {
-	struct smdane_config c;
-
-	smdane_config_init(&c);
-	cr_assert_eq(smdane_config_parse_line(&c, "D{smdane_version}1\n"), 1);
-	smdane_config_parse_line(&c, "D{smdane_usage01}strict\n");
-	smdane_config_parse_line(&c, "D{smdane_digests}sha256 sha512\n");
-	smdane_config_parse_line(&c, "D{smdane_loglevel}2\n");
-	cr_assert(c.present);
-	cr_assert(!c.error, "got error %s, want none", c.error_text);
-	cr_assert_eq(c.settings.usage01, DANE_USAGE01_STRICT);
-	cr_assert_eq(c.settings.digest_pref[0], DANE_MTYPE_SHA2_256);
-	cr_assert_eq(c.settings.digest_pref[1], DANE_MTYPE_SHA2_512);
-	cr_assert_eq(c.loglevel, 2);
+	return fake_uid;
 }
 
-/* The feature's verdict on the cf itself: every delivery is refused. */
-Test(config, fatal_line)
-{
-	struct smdane_config c;
+/* ---- the "real" functions ------------------------------------------------ */
 
-	smdane_config_init(&c);
-	smdane_config_parse_line(&c, "D{smdane_fatal}SMTP_MAILER_ARGS was set "
-	    "after the dane feature\n");
-	cr_assert(c.fatal);
-	cr_assert(!c.error, "got a setting error, want none");
-	cr_assert_str_eq(c.fatal_text, "SMTP_MAILER_ARGS was set after the "
-	    "dane feature");
+static struct {
+	int getservbyname, res_search, res_query, res_querydomain,
+	    ssl_connect;
+	char name[512];			/* of the last call */
+} called;
+
+static struct servent real_ent;
+static struct mt_pkt real_reply;	/* what the real resolver answers */
+
+static struct servent *
+real_getservbyname(const char *name, const char *proto)
+{
+	static char *no_aliases[] = { NULL };
+
+	called.getservbyname++;
+	snprintf(called.name, sizeof(called.name), "%s/%s",
+	    name != NULL ? name : "(null)", proto != NULL ? proto : "(null)");
+	real_ent.s_name = (char *)"real";
+	real_ent.s_aliases = no_aliases;
+	real_ent.s_port = htons(4242);
+	real_ent.s_proto = (char *)"tcp";
+	return &real_ent;
 }
 
-Test(config, ignores_other_lines)
+static int
+real_answer(const char *name, unsigned char *answer, int anslen)
 {
-	struct smdane_config c;
-
-	smdane_config_init(&c);
-	cr_assert_eq(smdane_config_parse_line(&c, "DSmailhub\n"), 0);
-	cr_assert(!c.fatal);
-	cr_assert_eq(smdane_config_parse_line(&c, "D{daemon_flags}x\n"), 0);
-	cr_assert(!c.present);
+	snprintf(called.name, sizeof(called.name), "%s", name);
+	if (real_reply.len == 0) {
+		h_errno = HOST_NOT_FOUND;
+		return -1;
+	}
+	memcpy(answer, real_reply.buf, (size_t)(real_reply.len < anslen ?
+	    real_reply.len : anslen));
+	return real_reply.len;
 }
 
-static const struct {
-	const char *line;
-} bad_lines[] = {
-	{ "D{smdane_usage01}pkix\n" },
-	{ "D{smdane_digests}md5\n" },
-	{ "D{smdane_digests}sha256 sha256\n" },
-	{ "D{smdane_loglevel}9\n" },
-	{ "D{smdane_resolv_conf}relative/path\n" },
-	{ "D{smdane_version}3\n" },
-	{ "D{smdane_typo}1\n" },
+static int
+real_res_search(const char *name, int class, int type, unsigned char *answer,
+    int anslen)
+{
+	(void)class;
+	(void)type;
+	called.res_search++;
+	return real_answer(name, answer, anslen);
+}
+
+static int
+real_res_query(const char *name, int class, int type, unsigned char *answer,
+    int anslen)
+{
+	(void)class;
+	(void)type;
+	called.res_query++;
+	return real_answer(name, answer, anslen);
+}
+
+static int
+real_res_querydomain(const char *name, const char *domain, int class,
+    int type, unsigned char *answer, int anslen)
+{
+	char full[512];
+
+	(void)class;
+	(void)type;
+	called.res_querydomain++;
+	snprintf(full, sizeof(full), "%s.%s", name, domain);
+	return real_answer(full, answer, anslen);
+}
+
+static int
+real_ssl_connect(void *ssl)
+{
+	(void)ssl;
+	called.ssl_connect++;
+	return 1;
+}
+
+static const struct smdane_fns real = {
+	.getservbyname = real_getservbyname,
+	.res_search = real_res_search,
+	.res_query = real_res_query,
+	.res_querydomain = real_res_querydomain,
+	.SSL_connect = real_ssl_connect,
 };
 
-Test(config, rejects_bad_values)
+static struct smdane_fns hooks;
+
+/* ---- set-up ---------------------------------------------------------- */
+
+static char cf[64];
+
+static void
+setup(void)
 {
+	fake_uid = 0;
+	memset(&called, 0, sizeof(called));
+	memset(&hooks, 0, sizeof(hooks));
+	memset(&real_reply, 0, sizeof(real_reply));
+	mt_ndests = mt_ncalls = mt_nlog = 0;
+	seen_set_clock(mt_clock);
+	dlv_set_gather(mt_gather);
+	cf[0] = '\0';
+}
+
+static void
+teardown(void)
+{
+	if (cf[0] != '\0')
+		unlink(cf);
+}
+
+TestSuite(hook, .init = setup, .fini = teardown);
+
+static void
+write_cf(const char *text)
+{
+	FILE *fp;
+	int fd;
+
+	snprintf(cf, sizeof(cf), "/tmp/smdane-hook-test-XXXXXX");
+	fd = mkstemp(cf);
+	cr_assert_geq(fd, 0, "mkstemp");
+	fp = fdopen(fd, "w");
+	cr_assert_not_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+#define CF_V2 "# sendmail.cf\nDSmailhub.example\nD{smdane_version}2\n" \
+	"D{smdane_mailers}esmtp smtp\nD{smdane_usage01}default\n" \
+	"D{smdane_digests}sha512 sha256\nD{smdane_loglevel}1\n"
+#define CF_V1 "D{smdane_version}1\nD{smdane_loglevel}1\n"
+
+/* smdane_module_init() as the shim's constructor calls it. */
+static int
+init_as(const char *argv0, const char *cf_text)
+{
+	char *argv[] = { (char *)argv0, (char *)"-bd", (char *)"-C", cf,
+		NULL };
+
+	write_cf(cf_text);
+	return smdane_module_init(4, argv, &real, &hooks);
+}
+
+static void
+init(const char *cf_text)
+{
+	cr_assert_eq(init_as("/usr/sbin/sendmail-mta", cf_text), 0,
+	    "the module did not start");
+	cr_assert(hooks.getservbyname != NULL && hooks.res_search != NULL &&
+	    hooks.res_query != NULL && hooks.res_querydomain != NULL &&
+	    hooks.SSL_connect != NULL, "not every hook was set");
+}
+
+static int
+no_hooks(void)
+{
+	return hooks.getservbyname == NULL && hooks.res_search == NULL &&
+	    hooks.res_query == NULL && hooks.res_querydomain == NULL &&
+	    hooks.SSL_connect == NULL;
+}
+
+/* ---- smdane_module_init() ---------------------------------------------- */
+
+Test(hook, init_wants_the_feature)
+{
+	cr_assert_eq(init_as("sendmail", "DSmailhub.example\n"
+	    "D{smdane_loglevel}1\nD{smdane_mailers}esmtp\n"), -1);
+	cr_assert(no_hooks());
+}
+
+Test(hook, init_wants_a_readable_cf)
+{
+	char *argv[] = { (char *)"sendmail", (char *)"-C",
+		(char *)"/nonexistent/smdane/sendmail.cf", NULL };
+
+	cr_assert_eq(smdane_module_init(3, argv, &real, &hooks), -1);
+	cr_assert(no_hooks());
+}
+
+Test(hook, init_wants_sendmail)
+{
+	static const char *const others[] = { "postfix", "/usr/sbin/exim4",
+		"/usr/lib/sm.bin/mailq", "smtpd", "" };
 	size_t i;
 
-	for (i = 0; i < sizeof(bad_lines) / sizeof(bad_lines[0]); i++) {
-		struct smdane_config c;
-
-		smdane_config_init(&c);
-		smdane_config_parse_line(&c, bad_lines[i].line);
-		cr_expect(c.error, "line %s: got no error, want one",
-		    bad_lines[i].line);
+	for (i = 0; i < MT_N(others); i++) {
+		cr_assert_eq(init_as(others[i], CF_V2), -1, "%s: got 0, "
+		    "want -1", others[i]);
+		cr_assert(no_hooks(), "%s", others[i]);
+		unlink(cf);
 	}
 }
 
-Test(config, cf_path_from_argv)
+Test(hook, init_wants_root)
 {
-	char *a1[] = { "sendmail", "-Am", "-bd", NULL };
-	char *a2[] = { "sendmail", "-C/x/y.cf", NULL };
-	char *a3[] = { "sendmail", "-C", "/x/z.cf", NULL };
-	char *a4[] = { "sendmail", "-Ac", "-q", NULL };
-
-	cr_assert_str_eq(smdane_cf_path(3, a1), "/etc/mail/sendmail.cf");
-	cr_assert_str_eq(smdane_cf_path(2, a2), "/x/y.cf");
-	cr_assert_str_eq(smdane_cf_path(3, a3), "/x/z.cf");
-	cr_assert_str_eq(smdane_cf_path(3, a4), "/etc/mail/submit.cf");
+	fake_uid = 1000;
+	cr_assert_eq(init_as("sendmail", CF_V2), -1);
+	cr_assert(no_hooks());
 }
 
-Test(channel, parses_query_name)
+Test(hook, init_once)
 {
-	struct smdane_query q;
+	struct smdane_fns again;
+	char *argv[] = { (char *)"sendmail", (char *)"-C", cf, NULL };
 
-	cr_assert_eq(smdane_query_parse("_p.tls_server._v.OK._s.mx1.example."
-	    "com._a.127.0.0.1._h.example.com._r.none._c.AB:cd:01"
-	    CHANNEL ".", &q), 0);
-	cr_assert_str_eq(q.certfp, "abcd01");
-	cr_assert_str_eq(q.phase, "tls_server");
-	cr_assert_str_eq(q.verify, "ok");
-	cr_assert_str_eq(q.server, "mx1.example.com");
-	cr_assert_str_eq(q.addr, "127.0.0.1");
-	cr_assert_str_eq(q.nexthop, "example.com");
-	cr_assert_str_eq(q.rcpt, "");
-	cr_assert_eq(smdane_query_parse("_p.tls_rcpt._v.none._s.none._a."
-	    "IPv6:2001:db8:0:0:0:0:0:1._h.[relay.example]._r.Other.Example"
-	    "._c.none" CHANNEL, &q), 0);
-	cr_assert_str_eq(q.certfp, "");
-	cr_assert_str_eq(q.server, "");
-	cr_assert_str_eq(q.addr, "ipv6:2001:db8:0:0:0:0:0:1");
-	cr_assert_str_eq(q.nexthop, "[relay.example]");
-	cr_assert_str_eq(q.rcpt, "other.example");
+	cr_assert_eq(smdane_module_init(1, argv, NULL, &hooks), -1);
+	cr_assert_eq(smdane_module_init(1, argv, &real, NULL), -1);
+	init(CF_V2);
+	memset(&again, 0, sizeof(again));
+	cr_assert_eq(smdane_module_init(3, argv, &real, &again), -1);
+	cr_assert_null(again.getservbyname);
 }
 
-Test(channel, rejects_other_names)
-{
-	struct smdane_query q;
+/* ---- getservbyname() -------------------------------------------------- */
 
-	cr_assert(!smdane_is_channel_name("example.com."));
-	cr_assert(!smdane_is_channel_name("dane-hook.invalid."));
-	/* the short form a resolver could answer is not the channel */
-	cr_assert(!smdane_is_channel_name("_p.x._v.y._s.z._a.none._h.d._r."
-	    "none._c.none.v1.dane-hook.invalid."));
-	cr_assert_neq(smdane_query_parse("_p.x._v.y" CHANNEL ".",
-	    &q), 0);
-	/* fields out of order, or an empty next hop */
-	cr_assert_neq(smdane_query_parse("_p.x._v.y._a.z._s.w._h.d._r.none"
-	    CHANNEL ".", &q), 0);
-	cr_assert_neq(smdane_query_parse("_p.x._v.y._s.z._a.none._h.._r."
-	    "none._c.none" CHANNEL ".", &q), 0);
-	/* a server name carrying a marker cannot shift the fields */
-	cr_assert_neq(smdane_query_parse("_p.tls_rcpt._v.ok._s.a._a.b._h.c._r."
-	    "d._a.none._h.example.com._r.none._c.none" CHANNEL ".",
-	    &q), 0);
+Test(hook, dane_service_begins_a_delivery)
+{
+	struct servent *se;
+
+	init(CF_V2);
+	cr_assert_eq(dlv_mode(NULL), SMDANE_MODE_UNKNOWN);
+	se = hooks.getservbyname("dane", "tcp");
+	cr_assert_not_null(se);
+	cr_assert_eq(ntohs((uint16_t)se->s_port), 25, "got port %u, want 25",
+	    ntohs((uint16_t)se->s_port));
+	cr_assert_str_eq(se->s_name, "dane");
+	cr_assert_str_eq(se->s_proto, "tcp");
+	cr_assert_not_null(se->s_aliases);
+	cr_assert_null(se->s_aliases[0]);
+	cr_assert_eq(called.getservbyname, 0);
+	cr_assert_eq(dlv_mode(NULL), SMDANE_MODE_DANE);
+	cr_assert_eq(dlv_port(), 25);
 }
 
-Test(config, service_names)
+Test(hook, dane_only_port_service)
+{
+	struct servent *se;
+
+	init(CF_V2);
+	se = hooks.getservbyname("dane-only-587", "tcp");
+	cr_assert_not_null(se);
+	cr_assert_eq(ntohs((uint16_t)se->s_port), 587, "got port %u, want "
+	    "587", ntohs((uint16_t)se->s_port));
+	cr_assert_eq(called.getservbyname, 0);
+	cr_assert_eq(dlv_mode(NULL), SMDANE_MODE_ONLY);
+	cr_assert_eq(dlv_port(), 587);
+	se = hooks.getservbyname("smdane-none-2525", "tcp");
+	cr_assert_eq(ntohs((uint16_t)se->s_port), 2525);
+	cr_assert_eq(dlv_mode(NULL), SMDANE_MODE_NONE);
+}
+
+Test(hook, stock_smtp_passes_with_current_cf)
+{
+	struct servent *se;
+
+	init(CF_V2);
+	hooks.getservbyname("dane", "tcp");
+	se = hooks.getservbyname("smtp", "tcp");
+	cr_assert_eq(se, &real_ent, "smtp was answered by the module");
+	cr_assert_eq(called.getservbyname, 1);
+	cr_assert_str_eq(called.name, "smtp/tcp");
+	se = hooks.getservbyname("smtp-2525", "tcp");
+	cr_assert_eq(se, &real_ent);
+	cr_assert_eq(called.getservbyname, 2);
+	/* and they changed nothing */
+	cr_assert_eq(dlv_mode(NULL), SMDANE_MODE_DANE);
+}
+
+Test(hook, stock_smtp_is_a_marker_in_earlier_cf)
+{
+	struct servent *se;
+
+	init(CF_V1);
+	hooks.getservbyname("dane", "tcp");
+	se = hooks.getservbyname("smtp", "tcp");
+	cr_assert_not_null(se);
+	cr_assert_neq(se, &real_ent);
+	cr_assert_eq(ntohs((uint16_t)se->s_port), 25);
+	cr_assert_eq(called.getservbyname, 0);
+	cr_assert_eq(dlv_mode(NULL), SMDANE_MODE_NONE);
+}
+
+Test(hook, other_services_pass)
 {
 	static const struct {
-		const char *name;
-		int ok;
-		enum smdane_mode mode;
-		uint16_t port;
+		const char *name, *proto, *want;
 	} t[] = {
-		{ "dane", 0, SMDANE_MODE_DANE, 25 },
-		{ "dane-only", 0, SMDANE_MODE_ONLY, 25 },
-		{ "dane-587", 0, SMDANE_MODE_DANE, 587 },
-		{ "dane-only-2525", 0, SMDANE_MODE_ONLY, 2525 },
-		{ "smtp", 0, SMDANE_MODE_NONE, 25 },
-		{ "auth", -1, 0, 0 },
-		{ "smtp-2525", 0, SMDANE_MODE_NONE, 2525 },
-		{ "smtp-x", -1, 0, 0 },
-		{ "dane-", -1, 0, 0 },
-		{ "dane-0", -1, 0, 0 },
-		{ "dane-70000", -1, 0, 0 },
-		{ "dane-only-x", -1, 0, 0 },
-		{ "danger", -1, 0, 0 },
-		{ "dane-unserved", 0, SMDANE_MODE_UNSERVED, 25 },
-		{ "smdane-none", 0, SMDANE_MODE_NONE, 25 },
-		{ "smdane-none-2525", 0, SMDANE_MODE_NONE, 2525 },
-		{ "smdane-none-", -1, 0, 0 },
-		{ "smdane-nonex", -1, 0, 0 },
-		{ "dane-unserved-25", -1, 0, 0 },
+		{ "submission", "tcp", "submission/tcp" },
+		{ "dane", "udp", "dane/udp" },
+		{ "danger", "tcp", "danger/tcp" },
+		{ "dane-0", "tcp", "dane-0/tcp" },
+		{ "dane", NULL, "dane/(null)" },
+		{ NULL, "tcp", "(null)/tcp" },
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		enum smdane_mode m = SMDANE_MODE_NONE;
-		uint16_t port = 0;
-		int r = smdane_service_parse(t[i].name, &m, &port);
-
-		cr_expect_eq(r, t[i].ok, "%s: got %d, want %d", t[i].name, r,
-		    t[i].ok);
-		if (r == 0 && t[i].ok == 0) {
-			cr_expect_eq(m, t[i].mode, "%s: got mode %d, want %d",
-			    t[i].name, m, t[i].mode);
-			cr_expect_eq(port, t[i].port, "%s: got port %u, want %u",
-			    t[i].name, port, t[i].port);
-		}
+	init(CF_V2);
+	for (i = 0; i < MT_N(t); i++) {
+		cr_assert_eq(hooks.getservbyname(t[i].name, t[i].proto),
+		    &real_ent, "%s: not passed through", t[i].want);
+		cr_assert_eq(called.getservbyname, (int)i + 1);
+		cr_assert_str_eq(called.name, t[i].want);
 	}
+	cr_assert_eq(dlv_mode(NULL), SMDANE_MODE_UNKNOWN, "a delivery began");
 }
 
-Test(config, access_values)
+/* ---- res_search() of the channel --------------------------------------- */
+
+/* The TXT string of a reply the channel gave. */
+static const char *
+txt_of(const unsigned char *buf, int len, char *out, size_t size)
 {
-	enum smdane_mode m;
-
-	cr_assert_eq(smdane_mode_parse("none", &m), 0);
-	cr_assert_eq(m, SMDANE_MODE_NONE);
-	cr_assert_eq(smdane_mode_parse("may", &m), 0);
-	cr_assert_eq(m, SMDANE_MODE_NONE);
-	cr_assert_eq(smdane_mode_parse("ENCRYPT", &m), 0);
-	cr_assert_eq(m, SMDANE_MODE_ENCRYPT);
-	cr_assert_eq(smdane_mode_parse("dane", &m), 0);
-	cr_assert_eq(m, SMDANE_MODE_DANE);
-	cr_assert_eq(smdane_mode_parse("dane-only", &m), 0);
-	cr_assert_eq(m, SMDANE_MODE_ONLY);
-	cr_assert_neq(smdane_mode_parse("secure", &m), 0);
-	cr_assert_neq(smdane_mode_parse("", &m), 0);
-}
-
-Test(config, access_map_from_cf_line)
-{
-	struct smdane_config c;
-	char path[] = "/tmp/smdane-cf-XXXXXX";
-	int fd = mkstemp(path);
-	FILE *fp = fdopen(fd, "w");
-
-	fputs("Kaccess hash -T<TMPF> /etc/mail/access\nD{smdane_version}1\n",
-	    fp);
-	fclose(fp);
-	smdane_config_init(&c);
-	cr_assert_eq(smdane_config_read(&c, path), 0);
-	unlink(path);
-	cr_assert_str_eq(c.access_db, "/etc/mail/access.db");
-	cr_assert(c.present);
-}
-
-Test(channel, builds_txt_response)
-{
-	unsigned char buf[512];
 	ns_msg msg;
 	ns_rr rr;
-	int n;
+	const unsigned char *rd;
 
-	n = smdane_txt_response("_p.a._v.b._s.c._h.d" CHANNEL ".",
-	    "OK", buf, sizeof(buf));
-	cr_assert_gt(n, 0);
-	/* the channel name cannot be encoded: the question is the root */
-	cr_assert_eq(buf[12], 0, "got question label length %u, want 0",
-	    buf[12]);
-	cr_assert_eq(ns_initparse(buf, n, &msg), 0);
+	cr_assert_gt(len, 0);
+	cr_assert_eq(ns_initparse(buf, len, &msg), 0, "reply does not parse");
+	cr_assert_eq(ns_msg_getflag(msg, ns_f_rcode), ns_r_noerror);
 	cr_assert_eq(ns_msg_count(msg, ns_s_an), 1);
 	cr_assert_eq(ns_parserr(&msg, ns_s_an, 0, &rr), 0);
 	cr_assert_eq(ns_rr_type(rr), ns_t_txt);
-	cr_assert_eq(ns_rr_rdata(rr)[0], 2);
-	cr_assert_eq(memcmp(ns_rr_rdata(rr) + 1, "OK", 2), 0);
-	cr_assert_lt(smdane_txt_response("x.invalid", "OK", buf, 20), 0);
+	cr_assert_eq(ns_rr_class(rr), ns_c_in);
+	rd = ns_rr_rdata(rr);
+	cr_assert_eq((size_t)rd[0] + 1, (size_t)ns_rr_rdlen(rr));
+	cr_assert_lt((size_t)rd[0], size);
+	memcpy(out, rd + 1, rd[0]);
+	out[rd[0]] = '\0';
+	return out;
 }
 
-Test(channel, sanitizes_reason)
+static const char *
+channel(const char *phase, const char *verify, const char *nexthop,
+    char *out, size_t size)
 {
-	char out[64];
+	unsigned char buf[1024];
+	char name[1024];
+	int n;
 
-	smdane_sanitize(out, sizeof(out), "a\"b\\c%d(e)f\tg\xc3");
-	cr_assert_str_eq(out, "a?b?c?d?e?f?g?");
+	mt_query(name, sizeof(name), phase, verify, "mx.example",
+	    "192.0.2.25", nexthop, NULL, NULL);
+	h_errno = -1;
+	n = hooks.res_search(name, ns_c_in, ns_t_txt, buf, sizeof(buf));
+	cr_assert_gt(n, 0, "%s: got %d, h_errno %d", name, n, h_errno);
+	cr_assert_eq(h_errno, NETDB_SUCCESS);
+	return txt_of(buf, n, out, size);
 }
 
-/* Verdict table: mode, level, phase, verify, tls, authenticated. */
-static const struct vcase {
-	const char *name;
-	enum smdane_mode mode;
-	enum dane_level level;
-	const char *phase, *verify;
-	int tls, auth;
-	const char *want;	/* the whole answer */
-} vcases[] = {
-	{ "no dane mailer", SMDANE_MODE_NONE, DANE_LEVEL_DEFER,
-	    "tls_server", "none", 0, 0,
-	    "OK" },
-	{ "opportunistic clear", SMDANE_MODE_DANE, DANE_LEVEL_OPP,
-	    "tls_server", "none", 0, 0,
-	    "OK" },
-	{ "skip at try_tls", SMDANE_MODE_DANE, DANE_LEVEL_SKIP,
-	    "try_tls", "none", 0, 0,
-	    "FAIL \"DANE: TLSA lookup failed for mx\"" },
-	{ "defer at rcpt", SMDANE_MODE_DANE, DANE_LEVEL_DEFER,
-	    "tls_rcpt", "ok", 1, 1,
-	    "FAIL \"DANE: MX lookup failed for mx\"" },
-	{ "auth try_tls", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
-	    "try_tls", "none", 0, 0,
-	    "OK" },
-	{ "auth without starttls", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
-	    "tls_server", "none", 0, 0,
-	    "FAIL \"DANE: no STARTTLS with mx, its TLSA records require TLS\"" },
-	{ "auth clear retry", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
-	    "tls_server", "clear", 0, 0,
-	    "FAIL \"DANE: TLS with mx failed, verify=clear, its TLSA records "
-	    "require TLS\"" },
-	{ "auth handshake failed", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
-	    "tls_server", "software", 0, 0,
-	    "FAIL \"DANE: TLS with mx failed, verify=software, its TLSA "
-	    "records require TLS\"" },
-	{ "auth mismatch", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
-	    "tls_server", "fail", 1, 0,
-	    "FAIL \"DANE: no TLSA record of mx matched the certificate: no "
-	    "matching DANE TLSA records\"" },
-	{ "auth verify ok but no handshake seen", SMDANE_MODE_DANE,
-	    DANE_LEVEL_AUTH,
-	    "tls_server", "ok", 0, 0,
-	    "FAIL \"DANE: TLS with mx failed, verify=ok, its TLSA records "
-	    "require TLS\"" },
-	{ "auth match", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
-	    "tls_server", "ok", 1, 1,
-	    "OK" },
-	{ "auth match rcpt", SMDANE_MODE_DANE, DANE_LEVEL_AUTH,
-	    "tls_rcpt", "ok", 1, 1,
-	    "OK" },
-	{ "encrypt tls", SMDANE_MODE_DANE, DANE_LEVEL_ENCRYPT,
-	    "tls_server", "fail", 1, 0,
-	    "OK" },
-	{ "encrypt clear", SMDANE_MODE_DANE, DANE_LEVEL_ENCRYPT,
-	    "tls_server", "none", 0, 0,
-	    "FAIL \"DANE: no STARTTLS with mx, its TLSA records require TLS\"" },
-	{ "dane-only opportunistic", SMDANE_MODE_ONLY, DANE_LEVEL_OPP,
-	    "tls_server", "ok", 1, 0,
-	    "FAIL \"DANE required but no TLSA records for mx\"" },
-	{ "dane-only encrypt", SMDANE_MODE_ONLY, DANE_LEVEL_ENCRYPT,
-	    "tls_server", "ok", 1, 0,
-	    "FAIL \"DANE required but all TLSA records unusable for mx\"" },
-	{ "dane-only auth", SMDANE_MODE_ONLY, DANE_LEVEL_AUTH,
-	    "tls_server", "ok", 1, 1,
-	    "OK" },
-	{ "encrypt mode, no TLSA, clear", SMDANE_MODE_ENCRYPT, DANE_LEVEL_OPP,
-	    "tls_server", "none", 0, 0,
-	    "FAIL \"DANE: no STARTTLS with mx, the access map requires TLS\"" },
-	{ "encrypt mode, no TLSA, TLS", SMDANE_MODE_ENCRYPT, DANE_LEVEL_OPP,
-	    "tls_server", "fail", 1, 0,
-	    "OK" },
-	{ "encrypt mode keeps DANE", SMDANE_MODE_ENCRYPT, DANE_LEVEL_AUTH,
-	    "tls_server", "fail", 1, 0,
-	    "FAIL \"DANE: no TLSA record of mx matched the certificate: no "
-	    "matching DANE TLSA records\"" },
-	{ "cached connection opened without DANE", SMDANE_MODE_DANE,
-	    DANE_LEVEL_AUTH,
-	    "tls_rcpt", "ok", 2, 0,
-	    "FAIL \"DANE: connection to mx was opened without DANE "
-	    "authentication, not used for example.com\"" },
-};
-
-/* A reason that goes with each level, as dane_decide() would give. */
-static enum dane_reason
-reason_for(enum dane_level l)
+Test(hook, channel_answers_from_the_module)
 {
-	switch (l) {
-	case DANE_LEVEL_SKIP:
-		return DANE_R_TLSA_FAILED;
-	case DANE_LEVEL_DEFER:
-		return DANE_R_MX_FAILED;
-	case DANE_LEVEL_OPP:
-		return DANE_R_TLSA_NONE;
-	case DANE_LEVEL_ENCRYPT:
-		return DANE_R_TLSA_UNUSABLE;
-	default:
-		return DANE_R_TLSA_USABLE;
-	}
+	char text[256];
+
+	init(CF_V2);
+	mt_dest("example.com", "", MT_AUTH, 3);
+	cr_assert_str_eq(channel("tls_server", "none", "example.com", text,
+	    sizeof(text)), "OK", "no delivery told its mode: got %s", text);
+	hooks.getservbyname("dane", "tcp");
+	cr_assert_str_eq(channel("try_tls", "none", "example.com", text,
+	    sizeof(text)), "OK");
+	cr_assert_str_eq(channel("tls_server", "none", "example.com", text,
+	    sizeof(text)), "FAIL \"DANE: no STARTTLS with mx.example, its "
+	    "TLSA records require TLS\"");
+	/* the next delivery, of a mailer without DANE */
+	hooks.getservbyname("smdane-none", "tcp");
+	cr_assert_str_eq(channel("tls_server", "none", "example.com", text,
+	    sizeof(text)), "OK");
+	cr_assert_eq(called.res_search, 0, "the channel reached the resolver");
+	cr_assert_eq(mt_calls_for("example.com", "mx.example"), 1);
 }
 
-Test(verdict, table)
+Test(hook, channel_name_without_final_dot)
 {
+	unsigned char buf[512];
+	char name[1024], text[256];
+	int n;
+
+	init(CF_V2);
+	mt_dest("example.com", "", MT_AUTH, 3);
+	hooks.getservbyname("dane-only", "tcp");
+	mt_query(name, sizeof(name), "tls_server", "none", "mx.example",
+	    NULL, "example.com", NULL, NULL);
+	name[strlen(name) - 1] = '\0';
+	n = hooks.res_search(name, ns_c_in, ns_t_txt, buf, sizeof(buf));
+	cr_assert_str_eq(txt_of(buf, n, text, sizeof(text)), "FAIL \"DANE: "
+	    "no STARTTLS with mx.example, its TLSA records require TLS\"");
+	cr_assert_eq(called.res_search, 0);
+}
+
+Test(hook, channel_wants_in_txt)
+{
+	static const struct {
+		int class, type;
+	} t[] = {
+		{ ns_c_in, ns_t_a }, { ns_c_in, ns_t_any },
+		{ ns_c_chaos, ns_t_txt }, { ns_c_any, ns_t_txt },
+	};
+	unsigned char buf[512];
+	char name[1024];
 	size_t i;
 
-	for (i = 0; i < sizeof(vcases) / sizeof(vcases[0]); i++) {
-		const struct vcase *v = &vcases[i];
-		struct dane_policy p;
-		struct smdane_query q;
-		struct smdane_conn conn;
-		char out[256];
-
-		memset(&p, 0, sizeof(p));
-		memset(&q, 0, sizeof(q));
-		memset(&conn, 0, sizeof(conn));
-		p.level = v->level;
-		p.reason = reason_for(v->level);
-		snprintf(q.phase, sizeof(q.phase), "%s", v->phase);
-		snprintf(q.verify, sizeof(q.verify), "%s", v->verify);
-		snprintf(q.server, sizeof(q.server), "mx");
-		snprintf(q.nexthop, sizeof(q.nexthop), "example.com");
-		conn.tls = v->tls != 0;
-		conn.auth.authenticated = v->auth;
-		if (v->tls == 1)
-			snprintf(conn.auth.detail, sizeof(conn.auth.detail),
-			    "%s", v->auth ? "3 1 1 ab at depth 0" :
-			    "no matching DANE TLSA records");
-		snprintf(conn.nexthop, sizeof(conn.nexthop), "example.com");
-		conn.checked_against = smdane_policy_digest(&p, 25);
-		smdane_verdict(v->mode, &p, 25, &q, &conn, out, sizeof(out));
-		cr_expect_str_eq(out, v->want, "%s: got %s, want %s", v->name,
-		    out, v->want);
+	init(CF_V2);
+	hooks.getservbyname("dane", "tcp");
+	mt_query(name, sizeof(name), "try_tls", "none", "mx.example", NULL,
+	    "example.com", NULL, NULL);
+	for (i = 0; i < MT_N(t); i++) {
+		h_errno = 0;
+		cr_assert_eq(hooks.res_search(name, t[i].class, t[i].type, buf,
+		    sizeof(buf)), -1, "class %d type %d", t[i].class,
+		    t[i].type);
+		cr_assert_eq(h_errno, NO_DATA, "class %d type %d: got h_errno "
+		    "%d, want NO_DATA", t[i].class, t[i].type, h_errno);
 	}
+	cr_assert_eq(called.res_search, 0);
+	cr_assert_eq(mt_ncalls, 0);
 }
 
-/* An authenticated session on a cached connection, asked at tls_rcpt. */
+Test(hook, channel_answer_too_big_for_the_buffer)
+{
+	unsigned char buf[64];
+	char name[1024], text[256];
+	int n;
+
+	init(CF_V2);
+	mt_dest("example.com", "", MT_AUTH, 3);
+	hooks.getservbyname("dane", "tcp");
+	mt_query(name, sizeof(name), "tls_server", "none", "mx.example", NULL,
+	    "example.com", NULL, NULL);
+	h_errno = 0;
+	cr_assert_eq(hooks.res_search(name, ns_c_in, ns_t_txt, buf,
+	    sizeof(buf)), -1);
+	cr_assert_eq(h_errno, TRY_AGAIN, "got h_errno %d, want TRY_AGAIN",
+	    h_errno);
+	h_errno = 0;
+	cr_assert_eq(hooks.res_search(name, ns_c_in, ns_t_txt, buf, 0), -1);
+	cr_assert_eq(h_errno, TRY_AGAIN);
+	cr_assert_eq(called.res_search, 0);
+	/* "OK" fits where the refusal did not */
+	hooks.getservbyname("smdane-none", "tcp");
+	n = hooks.res_search(name, ns_c_in, ns_t_txt, buf, sizeof(buf));
+	cr_assert_str_eq(txt_of(buf, n, text, sizeof(text)), "OK");
+}
+
+/* ---- other lookups: passed through, their replies shown to seen.c ----- */
+
 static void
-cached_session(struct dane_policy *p, struct smdane_query *q,
-    struct smdane_conn *conn, const char *server, const char *nexthop,
-    int usage)
+alias_reply(const char *alias, const char *target)
 {
-	memset(p, 0, sizeof(*p));
-	memset(q, 0, sizeof(*q));
-	memset(conn, 0, sizeof(*conn));
-	p->level = DANE_LEVEL_AUTH;
-	snprintf(q->phase, sizeof(q->phase), "tls_rcpt");
-	snprintf(q->verify, sizeof(q->verify), "ok");
-	snprintf(q->server, sizeof(q->server), "%s", server);
-	snprintf(q->nexthop, sizeof(q->nexthop), "%s", nexthop);
-	conn->tls = conn->auth.authenticated = 1;
-	conn->auth.matched.usage = (uint8_t)usage;
-	snprintf(conn->nexthop, sizeof(conn->nexthop), "example.com");
+	mt_reply(&real_reply, alias, ns_t_a);
+	mt_rr_cname(&real_reply, NULL, target, 300);
+	mt_rr_a(&real_reply, target, 300, "192.0.2.1");
 }
 
-Test(verdict, dane_ta_cached_connection_other_destination)
-{
-	struct dane_policy p;
-	struct smdane_query q;
-	struct smdane_conn conn;
-	char out[256];
-
-	cached_session(&p, &q, &conn, "mx", "other.example",
-	    DANE_USAGE_DANE_TA);
-	conn.checked_against = smdane_policy_digest(&p, 25);
-	smdane_verdict(SMDANE_MODE_DANE, &p, 25, &q, &conn, out, sizeof(out));
-	cr_assert(strncmp(out, "FAIL", 4) == 0, "got %s, want FAIL", out);
-}
-
-static unsigned char rec1[32] = { 1 }, rec2[32] = { 2 };
-static struct dane_tlsa_rr r1 = { 3, 1, 1, sizeof(rec1), rec1 };
-static struct dane_tlsa_rr r2 = { 3, 1, 1, sizeof(rec2), rec2 };
-
-/* A session to mx.example.com set up or checked against r1, port 25. */
 static void
-session_for_r1(struct dane_policy *p, struct smdane_query *q,
-    struct smdane_conn *conn)
+self_reply(const char *name)
 {
-	cached_session(p, q, conn, "mx.example.com", "example.com",
-	    DANE_USAGE_DANE_EE);
-	p->usable = &r1;
-	p->usable_count = 1;
-	snprintf(p->base_domain, sizeof(p->base_domain), "mx.example.com");
-	conn->checked_against = smdane_policy_digest(p, 25);
+	mt_reply(&real_reply, name, ns_t_a);
+	mt_rr_a(&real_reply, NULL, 300, "192.0.2.1");
 }
 
-/* AUTH applied as ENCRYPT (OpenSSL took none of the records) counts
- * only for the records that connection was set up with. */
-Test(verdict, encrypt_downgrade_is_bound_to_records)
+static int
+has_original(const char *target, const char *name)
 {
-	struct dane_policy p;
-	struct smdane_query q;
-	struct smdane_conn conn;
-	char out[256];
+	const char *list[16];
+	size_t n = seen_originals(target, list, MT_N(list)), i;
 
-	session_for_r1(&p, &q, &conn);
-	conn.level = DANE_LEVEL_ENCRYPT;
-	conn.auth.authenticated = 0;
-	conn.auth.detail[0] = '\0';
-	smdane_verdict(SMDANE_MODE_DANE, &p, 25, &q, &conn, out, sizeof(out));
-	cr_assert_str_eq(out, "OK", "same records: got %s, want OK", out);
-	p.usable = &r2;
-	smdane_verdict(SMDANE_MODE_DANE, &p, 25, &q, &conn, out, sizeof(out));
-	cr_assert(strncmp(out, "FAIL", 4) == 0, "other records: got %s, want "
-	    "FAIL", out);
+	for (i = 0; i < n; i++)
+		if (strcmp(list[i], name) == 0)
+			return 1;
+	return 0;
 }
 
-/* A check made for other TLSA records, base domain or port does not
- * count for this connection. */
-Test(verdict, check_is_bound_to_records_and_port)
+Test(hook, other_lookups_pass_and_are_seen)
 {
-	struct dane_policy p;
-	struct smdane_query q;
-	struct smdane_conn conn;
-	char out[256];
+	unsigned char buf[1024];
+	int n;
 
-	session_for_r1(&p, &q, &conn);
-	smdane_verdict(SMDANE_MODE_DANE, &p, 25, &q, &conn, out, sizeof(out));
-	cr_assert_str_eq(out, "OK");
-	smdane_verdict(SMDANE_MODE_DANE, &p, 587, &q, &conn, out, sizeof(out));
-	cr_assert(strncmp(out, "FAIL", 4) == 0, "port: got %s, want FAIL", out);
-	p.usable = &r2;
-	smdane_verdict(SMDANE_MODE_DANE, &p, 25, &q, &conn, out, sizeof(out));
-	cr_assert(strncmp(out, "FAIL", 4) == 0, "records: got %s, want FAIL",
-	    out);
+	init(CF_V2);
+	alias_reply("alias.example", "t.example");
+	n = hooks.res_querydomain("alias", "example", ns_c_in, ns_t_a, buf,
+	    sizeof(buf));
+	cr_assert_eq(n, real_reply.len);
+	cr_assert_eq(memcmp(buf, real_reply.buf, (size_t)n), 0);
+	cr_assert_eq(called.res_querydomain, 1);
+	cr_assert_str_eq(called.name, "alias.example");
+	cr_assert_eq(seen_count(), 1, "got %zu records, want 1", seen_count());
+	cr_assert(has_original("t.example", "alias.example"));
+
+	alias_reply("other.example", "u.example");
+	n = hooks.res_search("other.example", ns_c_in, ns_t_mx, buf,
+	    sizeof(buf));
+	cr_assert_eq(n, real_reply.len);
+	cr_assert_eq(called.res_search, 1);
+	cr_assert(has_original("u.example", "other.example"));
+
+	alias_reply("third.example", "v.example");
+	n = hooks.res_query("third.example", ns_c_in, ns_t_a, buf,
+	    sizeof(buf));
+	cr_assert_eq(n, real_reply.len);
+	cr_assert_eq(called.res_query, 1);
+	cr_assert(has_original("v.example", "third.example"));
+	cr_assert_eq(seen_count(), 3);
+}
+
+/* Only sendmail's canonification ($[ $], res_querydomain) says that a
+ * name is no alias. */
+Test(hook, self_only_from_res_querydomain)
+{
+	unsigned char buf[1024];
+
+	init(CF_V2);
+	self_reply("t.example");
+	cr_assert_gt(hooks.res_search("t.example", ns_c_in, ns_t_a, buf,
+	    sizeof(buf)), 0);
+	cr_assert_gt(hooks.res_query("t.example", ns_c_in, ns_t_a, buf,
+	    sizeof(buf)), 0);
+	cr_assert(!seen_self("t.example"));
+	cr_assert_eq(seen_count(), 0);
+	cr_assert_gt(hooks.res_querydomain("t", "example", ns_c_in, ns_t_a,
+	    buf, sizeof(buf)), 0);
+	cr_assert(seen_self("t.example"));
+	cr_assert_eq(seen_count(), 1);
+}
+
+Test(hook, failed_lookups_pass)
+{
+	unsigned char buf[1024];
+
+	init(CF_V2);
+	h_errno = 0;
+	cr_assert_eq(hooks.res_search("nx.example", ns_c_in, ns_t_mx, buf,
+	    sizeof(buf)), -1);
+	cr_assert_eq(h_errno, HOST_NOT_FOUND);
+	cr_assert_eq(hooks.res_querydomain("nx", "example", ns_c_in, ns_t_a,
+	    buf, sizeof(buf)), -1);
+	cr_assert_eq(called.res_search, 1);
+	cr_assert_eq(called.res_querydomain, 1);
+	cr_assert_eq(seen_count(), 0);
+}
+
+/* A reply longer than sendmail's buffer: seen.c gets what fitted. */
+Test(hook, reply_longer_than_the_buffer)
+{
+	unsigned char *buf;
+	int n, i, first;
+
+	init(CF_V2);
+	mt_reply(&real_reply, "alias.example", ns_t_a);
+	mt_rr_cname(&real_reply, NULL, "t.example", 300);
+	first = real_reply.len;
+	for (i = 0; i < 100; i++)
+		mt_rr_a(&real_reply, "t.example", 300, "192.0.2.1");
+	buf = malloc((size_t)first);
+	cr_assert_not_null(buf);
+	n = hooks.res_querydomain("alias", "example", ns_c_in, ns_t_a, buf,
+	    first);
+	cr_assert_gt(n, first);
+	cr_assert(has_original("t.example", "alias.example"));
+	free(buf);
+}
+
+/* libdane's own work, while a hook runs, goes straight to the real
+ * functions and says nothing of sendmail's lookups or deliveries. */
+static enum dane_result
+gather_looking_up(const char *nexthop, const char *server, uint16_t port,
+    struct dane_facts **out)
+{
+	unsigned char buf[1024];
+
+	alias_reply("inner.example", "t.example");
+	cr_assert_gt(hooks.res_search("inner.example", ns_c_in, ns_t_a, buf,
+	    sizeof(buf)), 0);
+	cr_assert_gt(hooks.res_querydomain("inner", "example", ns_c_in,
+	    ns_t_a, buf, sizeof(buf)), 0);
+	cr_assert_eq(hooks.getservbyname("smdane-none", "tcp"), &real_ent);
+	return mt_gather(nexthop, server, port, out);
+}
+
+Test(hook, lookups_inside_a_hook_go_to_the_real_functions)
+{
+	char text[256];
+
+	init(CF_V2);
+	dlv_set_gather(gather_looking_up);
+	mt_dest("example.com", "", MT_AUTH, 3);
+	hooks.getservbyname("dane", "tcp");
+	cr_assert_str_eq(channel("tls_server", "none", "example.com", text,
+	    sizeof(text)), "FAIL \"DANE: no STARTTLS with mx.example, its "
+	    "TLSA records require TLS\"");
+	cr_assert_eq(called.res_search, 1);
+	cr_assert_eq(called.res_querydomain, 1);
+	cr_assert_eq(called.getservbyname, 1);
+	cr_assert_eq(seen_count(), 0, "libdane's lookup was taken for "
+	    "sendmail's");
+	cr_assert_eq(dlv_mode(NULL), SMDANE_MODE_DANE);
+}
+
+/* ---- SSL_connect() --------------------------------------------------- */
+
+Test(hook, ssl_connect_without_dane_passes)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl = SSL_new(ctx);
+	char text[256];
+
+	init(CF_V2);
+	cr_assert_eq(hooks.SSL_connect(ssl), 1);
+	cr_assert_eq(called.ssl_connect, 1);
+	hooks.getservbyname("smdane-none", "tcp");
+	cr_assert_str_eq(channel("try_tls", "none", "example.com", text,
+	    sizeof(text)), "OK");
+	cr_assert_eq(hooks.SSL_connect(ssl), 1);
+	cr_assert_eq(called.ssl_connect, 2);
+	cr_assert_eq(mt_ncalls, 0);
+	cr_assert_null(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+}
+
+Test(hook, ssl_connect_applies_the_policy)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl = SSL_new(ctx);
+	const char *sni;
+	char text[256];
+
+	init(CF_V2);
+	mt_dest("example.com", "", MT_AUTH, 3);
+	hooks.getservbyname("dane", "tcp");
+	cr_assert_str_eq(channel("try_tls", "none", "example.com", text,
+	    sizeof(text)), "OK");
+	cr_assert_eq(hooks.SSL_connect(ssl), 1);
+	cr_assert_eq(called.ssl_connect, 1);
+	sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	cr_assert_not_null(sni);
+	cr_assert_str_eq(sni, "mx.example");
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
 }
