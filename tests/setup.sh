@@ -7,7 +7,8 @@ set -eu
 PACKAGES="gcc make autoconf automake pkg-config m4 libc6-dev
  libssl-dev openssl libldns-dev ldnsutils libunbound-dev dns-root-data libdb5.3-dev libcriterion-dev
  sendmail-bin sendmail-cf nsd unbound bind9-dnsutils iproute2 util-linux
- procps valgrind python3 clang libclang-rt-14-dev libidn12 libgnutls-dane0 libicu72 libsasl2-2"
+ procps valgrind python3 clang libclang-rt-14-dev libidn12 libgnutls-dane0 libicu72 libsasl2-2
+ debhelper debootstrap lintian"
 
 missing=
 for p in $PACKAGES; do
