@@ -858,10 +858,11 @@ def collapsed(scenarios, results, min_rfc=None, min_agree=None):
                 if results[(s.name, mta)]["outcome"] == "LOST"]
         if lost:
             first = results[(lost[0], mta)]["cell"]
+            names = " ".join(lost[:8]) + (" ..." if len(lost) > 8 else "")
             failures.append(
                 "%s: LOST (neither delivered, nor queued, nor bounced) in %d "
                 "scenario(s): %s; %s: %s" %
-                (COLUMNS[mta], len(lost), " ".join(lost), lost[0], first))
+                (COLUMNS[mta], len(lost), names, lost[0], first))
     return failures
 
 
