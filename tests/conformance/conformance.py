@@ -619,7 +619,9 @@ def run_exim(world, scenarios, results):
         queue = world.sh("exim4 -bp").stdout
         res = classify_exim(rcpt, recs, log_lines, queue, p.stderr)
         if res["outcome"] == "LOST" and p.returncode != 0:
-            last = [l for l in p.stderr.splitlines() if l.strip()][-1:]
+            # its last words, not the debug trace's closing line
+            last = [l for l in p.stderr.splitlines()
+                    if l.strip() and not l.startswith(">>>")][-1:]
             res["cell"] += "; exim4 exited %d: %s" % (
                 p.returncode, last[0].strip()[-200:] if last else "")
         results[(sc.name, "exim")] = res
