@@ -4,8 +4,10 @@
 # sinks and a syslog receiver.  See README.
 #
 #   world.sh start DIR [--preload FILE] [--module FILE[:PATH]]
-#                      [--upstream VARIANT] [--delay S]
+#                      [--upstream VARIANT] [--delay S] [--keep]
 #                                         build state in DIR, start, wait ready
+#                                         (on failure: the first error, and
+#                                         DIR cleaned up unless --keep)
 #   world.sh exec DIR CMD [ARG...]        run CMD inside the world
 #   world.sh stop DIR                     kill the world (idempotent)
 set -eu
@@ -17,7 +19,7 @@ export PATH
 die() { echo "world.sh: $*" >&2; exit 1; }
 
 usage() {
-    echo "usage: world.sh start DIR [--preload FILE] [--module FILE[:PATH]] [--upstream validating|plain|adproxy|slow] [--delay S] | exec DIR CMD [ARG...] | stop DIR" >&2
+    echo "usage: world.sh start DIR [--preload FILE] [--module FILE[:PATH]] [--upstream validating|plain|adproxy|slow] [--delay S] [--keep] | exec DIR CMD [ARG...] | stop DIR" >&2
     exit 2
 }
 
@@ -61,6 +63,43 @@ mkmirror() {
     chmod "$mode" "$dst"
 }
 
+# What start wrote to DIR (removed again when the world fails to start).
+STATE_FILES="fs dns pki log sink sink.jsonl sinks.conf state pid unshare.pid upstream"
+
+# EXIT trap of start: when it fails after it began writing to DIR, stop
+# what runs and remove what it wrote (DIR too if that leaves it empty),
+# unless --keep.
+START_DIR= START_KEEP=
+start_exit() {
+    local rc=$? f
+    [ "$rc" != 0 ] && [ -n "$START_DIR" ] || return 0
+    cmd_stop "$START_DIR" >/dev/null 2>&1 || return 0
+    if [ -n "$START_KEEP" ]; then
+        echo "world.sh: --keep: $START_DIR kept (logs in $START_DIR/log)" >&2
+        return 0
+    fi
+    for f in $STATE_FILES; do rm -rf "${START_DIR:?}/$f"; done
+    rmdir "$START_DIR" 2>/dev/null || true
+}
+
+# The world did not come up: say why (the first line of the init's error
+# output: unshare's own error, or the failing command's; else WHY), show
+# the end of that output and exit 1 (start_exit cleans up).
+start_failed() {
+    local D=$1 why=$2 first
+    first=$(grep -m 1 -v '^[[:space:]]*$' "$D/log/init.log" 2>/dev/null) || first=
+    echo "world.sh: world in $D failed to start: ${first:-$why}" >&2
+    if [ -n "$first" ]; then
+        [ "$first" = "$why" ] || echo "world.sh: ($why)" >&2
+        if [ "$(wc -l <"$D/log/init.log")" -gt 1 ]; then
+            echo "world.sh: the world's error output ($D/log/init.log):" >&2
+            tail -n 20 "$D/log/init.log" | sed 's/^/  /' >&2
+        fi
+    fi
+    [ -n "$START_KEEP" ] || echo "world.sh: (start with --keep to keep $D and its logs)" >&2
+    exit 1
+}
+
 cmd_start() {
     [ $# -ge 1 ] || usage
     need_root
@@ -69,6 +108,7 @@ cmd_start() {
     D=$(absdir "$1"); shift
     while [ $# -gt 0 ]; do
         case "$1" in
+            --keep) START_KEEP=1; shift ;;
             --preload) [ $# -ge 2 ] || usage; preload=$2; shift 2 ;;
             --module) [ $# -ge 2 ] || usage; module=$2; shift 2 ;;
             --upstream) [ $# -ge 2 ] || usage; upstream=$2; shift 2 ;;
@@ -108,9 +148,11 @@ cmd_start() {
     if [ -f "$D/pid" ] && is_world_init "$(cat "$D/pid")" "$D"; then
         die "a world is already running in $D (pid $(cat "$D/pid"))"
     fi
+    START_DIR=$D
+    trap start_exit EXIT
     # fresh state (only what we create; other files in DIR are left alone)
-    rm -rf "$D/fs" "$D/dns" "$D/pki" "$D/log" "$D/sink" "$D/sink.jsonl" \
-        "$D/sinks.conf" "$D/state" "$D/pid" "$D/unshare.pid" "$D/upstream"
+    local f
+    for f in $STATE_FILES; do rm -rf "${D:?}/$f"; done
     mkdir -p "$D/log" "$D/fs" "$D/sink"
     : >"$D/sink.jsonl"
     chmod 755 "$D/log"
@@ -155,41 +197,63 @@ cmd_start() {
         chmod 644 "$d/$rel"
     fi
 
+    # unshare's and the init's error output go to log/init.log, the init's
+    # trace to log/init.trace
     setsid unshare --net --mount --uts --ipc --pid --fork --mount-proc \
         --propagation private /bin/bash "$SRC/world.sh" __init "$D" \
         </dev/null >>"$D/log/init.log" 2>&1 &
-    local upid=$! pid= i
+    local upid=$! pid= st
     echo "$upid" >"$D/unshare.pid"
-    for i in $(seq 1 200); do
+    # the init is unshare's child; unshare exits at once when it cannot
+    # create the namespaces (then it is a zombie until we wait for it)
+    SECONDS=0
+    while [ "$SECONDS" -lt 5 ]; do
         pid=$(cat "/proc/$upid/task/$upid/children" 2>/dev/null | awk '{print $1}') || true
         [ -n "$pid" ] && break
-        kill -0 "$upid" 2>/dev/null || break
+        alive "$upid" || break
         sleep 0.02
     done
-    [ -n "$pid" ] || { cat "$D/log/init.log" >&2; die "world init did not start"; }
-    echo "$pid" >"$D/pid"
-    for i in $(seq 1 600); do
-        if [ -f "$D/state" ]; then
-            case "$(cat "$D/state")" in
-                ready) return 0 ;;
-                failed*) break ;;
-            esac
+    if [ -z "$pid" ]; then
+        if alive "$upid"; then
+            start_failed "$D" "unshare started no world init within 5 s"
         fi
-        kill -0 "$pid" 2>/dev/null || break
+        wait "$upid" 2>/dev/null && st=0 || st=$?
+        case "$(cat "$D/state" 2>/dev/null)" in
+            failed*) start_failed "$D" "init: $(sed 's/^failed: //' "$D/state")" ;;
+        esac
+        start_failed "$D" "unshare exited (status $st), no world init is running"
+    fi
+    echo "$pid" >"$D/pid"
+    # the init says "ready" or "failed: ..." in DIR/state within 15 s of
+    # its start, or exits
+    SECONDS=0
+    while :; do
+        st=$(cat "$D/state" 2>/dev/null) || st=
+        case "$st" in
+            ready) START_DIR=; trap - EXIT; return 0 ;;
+            failed*) start_failed "$D" "init: ${st#failed: }" ;;
+        esac
+        if ! alive "$pid"; then
+            start_failed "$D" "the world init exited without saying why (trace: $D/log/init.trace)"
+        fi
+        if [ "$SECONDS" -ge 30 ]; then
+            start_failed "$D" "timeout: the world init reported neither ready nor failed within 30 s; its last step: $(tail -n 1 "$D/log/init.trace" 2>/dev/null | cut -c1-200)"
+        fi
         sleep 0.05
     done
-    echo "world.sh: world in $D failed to start: $(cat "$D/state" 2>/dev/null || echo timeout)" >&2
-    tail -n 30 "$D/log/init.log" >&2 || true
-    cmd_stop "$D"
-    exit 1
 }
 
 # PID 1 of the world: runs inside the new namespaces.
 cmd_init() {
     local D=$1 F=$1/fs
+    # nothing in the world keeps the caller's working directory, which
+    # may lie outside the world's root
+    cd /
+    exec 9>>"$D/log/init.trace"
+    BASH_XTRACEFD=9
     set -x
     fail() { echo "failed: $*" >"$D/state"; echo "init: $*" >&2; exit 1; }
-    trap 'fail "error at line $LINENO"' ERR
+    trap 'fail "line $LINENO: $BASH_COMMAND (exit status $?)"' ERR
     trap 'exit 0' TERM INT
 
     # /etc: writable overlay with the world's own resolver config and names
@@ -278,7 +342,7 @@ cmd_init() {
     # readiness: /dev/log, sinks listening, a signed answer from unbound
     # (validated unless the variant does not validate), the proxy if any
     # listening on 127.0.0.1:53
-    local i ok=
+    local ok= why
     local want dnsready
     want=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' -e 's/[[:space:]].*//' "$D/sinks.conf" | sort)
     if [ "$resolver" != 127.0.0.1 ]; then
@@ -288,16 +352,21 @@ cmd_init() {
         validating|slow) dnsready='^;; flags:.* ad[ ;]' ;;
         *) dnsready='^dane\.test\..*[[:space:]]RRSIG[[:space:]]SOA[[:space:]]' ;;
     esac
-    for i in $(seq 1 300); do
-        if [ -S /dev/log ] &&
-           [ "$(ss -Hltn | awk '{print $4}' | sort | grep -Fxf <(echo "$want") | wc -l)" = "$(echo "$want" | wc -l)" ] &&
-           dig +dnssec +tries=1 +time=1 @"$resolver" dane.test SOA 2>/dev/null | grep -q "$dnsready"; then
+    SECONDS=0
+    while [ "$SECONDS" -lt 15 ]; do
+        if [ ! -S /dev/log ]; then
+            why="no /dev/log (syslogd.py: $D/log/init.log)"
+        elif [ "$(ss -Hltn | awk '{print $4}' | sort | grep -Fxf <(echo "$want") | wc -l)" != "$(echo "$want" | wc -l)" ]; then
+            why="not listening: $(ss -Hltn | awk '{print $4}' | sort | grep -Fvxf - <(echo "$want") | tr '\n' ' ')(sinks: $D/log/smtpsink.log)"
+        elif ! dig +dnssec +tries=1 +time=1 @"$resolver" dane.test SOA 2>/dev/null | grep -q "$dnsready"; then
+            why="no ${upstream} answer for dane.test SOA from $resolver (unbound: $D/log/unbound.log)"
+        else
             ok=1
             break
         fi
         sleep 0.05
     done
-    [ -n "$ok" ] || fail "not ready after 15 s (see $D/log)"
+    [ -n "$ok" ] || fail "not ready after 15 s: $why"
     set +x
     trap - ERR
     echo ready >"$D/state"
@@ -316,7 +385,9 @@ cmd_exec() {
     D=$(absdir "$1"); shift
     pid=$(cat "$D/pid" 2>/dev/null) || die "no world running in $D"
     is_world_init "$pid" "$D" || die "no world running in $D"
-    exec nsenter -t "$pid" -m -u -n -i -p -r -- "$@"
+    # working directory: the world's / (--wdns is resolved inside it; the
+    # caller's may not exist there)
+    exec nsenter -t "$pid" -m -u -n -i -p -r --wdns=/ -- "$@"
 }
 
 cmd_stop() {
