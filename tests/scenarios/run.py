@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 TOP_SRCDIR = os.environ.get("top_srcdir") or os.path.abspath(
@@ -426,7 +427,10 @@ def main():
     ap.add_argument("--phase", choices=["stock", "dane", "both"],
                     default="both")
     ap.add_argument("--upstream", choices=UPSTREAMS, default="validating")
-    ap.add_argument("--demo", action="store_true")
+    ap.add_argument("--demo", action="store_true",
+                    help="a legend above the table, cut cells in notes")
+    ap.add_argument("--wide", action="store_true",
+                    help="no cell of the table cut")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
     module, status = preflight("run.py")
@@ -465,14 +469,18 @@ def main():
                     print("   log: " + l[-300:], file=sys.stderr)
                 for q in dane["queue"]:
                     print("   queue: " + q, file=sys.stderr)
+    notes = [] if args.demo else None
     if args.demo:
-        print("What happened to one message per destination, sent through "
-              "Debian's sendmail 8.17\nas shipped (stock) and with "
-              "FEATURE(`dane') and libsendmail-dane.so, in the hermetic\n"
-              "DNSSEC world (tests/world). expected: what RFC 7672 asks "
-              "for: AUTH = TLS with DANE\nauthentication, ENC = TLS "
-              "required, OPP = opportunistic TLS, DEFER = stays queued.\n")
-    print_table(rows, phases)
+        print(DEMO_LEGEND)
+    print_table(rows, phases, notes, args.wide)
+    if notes:
+        print("\nThe cells cut above, whole (sh tests/demo.sh --wide prints "
+              "the table uncut):")
+        for i, text in enumerate(notes, 1):
+            tag = "[%d] " % i
+            print(textwrap.fill(text, 100, initial_indent=tag,
+                                subsequent_indent=" " * len(tag),
+                                break_on_hyphens=False))
     if args.demo and "stock" in phases:
         right = sum(1 for sc, stock, dane, errs in rows
                     if stock and outcome(stock) == sc.expect)
@@ -489,11 +497,52 @@ def main():
     return 1 if failures else 0
 
 
-def cut(s, n):
-    return s if len(s) <= n else s[:n - 3] + "..."
+DEMO_LEGEND = """\
+What happened to one message per destination, sent through Debian's sendmail
+8.17 as shipped ("stock") and with FEATURE(`dane') and libsendmail-dane.so
+loaded ("sendmail-dane"), in the hermetic DNSSEC test world (tests/world/README).
+
+  scenario     a row of tests/scenarios/slice.tsv or rfc.tsv (its description
+               is there)
+  destination  the domain of the recipient
+  expected     what RFC 7672 asks for:
+                 AUTH    delivered over TLS to a DANE-authenticated server
+                 ENC     delivered over TLS, required but not authenticated
+                         (TLSA records exist, none is usable)
+                 OPP     delivered with opportunistic TLS, as without DANE
+                         (in clear text where the server offers no STARTTLS)
+                 DEFER   not delivered: stays queued, to be tried again later
+                 BOUNCE  not delivered: returned to the sender (permanent
+                         failure, 5.x.x)
+  stock sendmail 8.17, sendmail + sendmail-dane
+               what each did: ADDRESS TLS-VERSION|clear [SNI=NAME] for the
+               test server that received the message, with "authenticated"
+               or "encrypted" where sendmail-dane logged that level;
+               "deferred: ..." with the status in the queue; "bounced: ..."
+  ok           sendmail-dane did what "expected" says: "yes" when its outcome
+               is the expected one and every check of the row passed (which
+               server got the message, SNI, log lines, queue status, DNS
+               queries it must not make); "FAIL" otherwise (details on
+               standard error)
+"""
 
 
-def print_table(rows, phases):
+def cut(s, n, notes=None, label=""):
+    """s cut to n characters; with a list of notes, the whole text goes
+    there and the cut cell ends in its number "[N]"."""
+    if len(s) <= n:
+        return s
+    if notes is None:
+        return s[:n - 3] + "..."
+    notes.append("%s: %s" % (label, s))
+    mark = " [%d]" % len(notes)
+    return s[:n - len(mark) - 3].rstrip() + "..." + mark
+
+
+def print_table(rows, phases, notes=None, wide=False):
+    """The table of outcomes; cells too long are cut (into notes, if a
+    list is given), or none with wide."""
+    width = (lambda n: 10 ** 6) if wide else (lambda n: n)
     head = ["scenario", "destination", "expected"]
     if "stock" in phases:
         head.append("stock sendmail 8.17")
@@ -503,9 +552,12 @@ def print_table(rows, phases):
     for sc, stock, dane, errs in rows:
         row = [sc.name, sc.domain, sc.expect]
         if "stock" in phases:
-            row.append(cut(describe(stock), 48))
+            row.append(cut(describe(stock), width(48), notes,
+                           sc.name + ", stock"))
         if "dane" in phases:
-            row += [cut(describe(dane), 72), "FAIL" if errs else "yes"]
+            row += [cut(describe(dane), width(72), notes,
+                        sc.name + ", sendmail-dane"),
+                    "FAIL" if errs else "yes"]
         table.append(row)
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     for i, r in enumerate(table):
