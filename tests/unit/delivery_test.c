@@ -189,27 +189,6 @@ Test(delivery, pending_connection)
 
 /* ---- names canonified to the next hop -------------------------------- */
 
-static void
-alias_reply(const char *alias, const char *target)
-{
-	struct mt_pkt p;
-
-	mt_reply(&p, alias, ns_t_a);
-	mt_rr_cname(&p, NULL, target, 3000);
-	mt_rr_a(&p, target, 3000, "192.0.2.1");
-	seen_reply(p.buf, p.len, 1);
-}
-
-static void
-self_reply(const char *name)
-{
-	struct mt_pkt p;
-
-	mt_reply(&p, name, ns_t_a);
-	mt_rr_a(&p, NULL, 3000, "192.0.2.1");
-	seen_reply(p.buf, p.len, 1);
-}
-
 static int
 has_refname(const struct dane_policy *p, const char *name)
 {
@@ -226,7 +205,7 @@ Test(delivery, secure_alias_is_added)
 	struct dlv_policy *ps;
 	const struct dane_policy *p;
 
-	alias_reply("alias.example", "t.example");
+	mt_alias_reply("alias.example", "t.example");
 	mt_dest("t.example", "", MT_AUTH, 2);
 	mt_dest("alias.example", "t.example", MT_AUTH, 2);
 	dlv_begin(SMDANE_MODE_DANE, 25);
@@ -255,8 +234,8 @@ Test(delivery, alias_and_self_are_two_identities)
 	struct dlv_policy *ps;
 
 	/* an address at t.example itself, then one at the alias */
-	self_reply("t.example");
-	alias_reply("alias.example", "t.example");
+	mt_self_reply("t.example");
+	mt_alias_reply("alias.example", "t.example");
 	mt_dest("t.example", "", MT_AUTH, 2);
 	mt_dest("alias.example", "t.example", MT_AUTH, 2);
 	dlv_begin(SMDANE_MODE_DANE, 25);
@@ -271,7 +250,7 @@ Test(delivery, self_alone_is_one_identity)
 {
 	struct dlv_policy *ps;
 
-	self_reply("t.example");
+	mt_self_reply("t.example");
 	mt_dest("t.example", "", MT_AUTH, 2);
 	dlv_begin(SMDANE_MODE_DANE, 25);
 	ps = dlv_policy("mx.example", "t.example");
@@ -284,10 +263,10 @@ Test(delivery, insecure_alias_is_not_added)
 {
 	struct dlv_policy *ps;
 
-	alias_reply("opp.example", "t.example");
-	alias_reply("elsewhere.example", "t.example");
-	alias_reply("failed.example", "t.example");
-	alias_reply("encrypt.example", "t.example");
+	mt_alias_reply("opp.example", "t.example");
+	mt_alias_reply("elsewhere.example", "t.example");
+	mt_alias_reply("failed.example", "t.example");
+	mt_alias_reply("encrypt.example", "t.example");
 	mt_dest("t.example", "", MT_AUTH, 2);
 	mt_dest("opp.example", "t.example", MT_OPP, 2);
 	/* secure, but its own lookup does not end at the next hop */
@@ -311,9 +290,9 @@ Test(delivery, insecure_alias_does_not_count_with_self)
 {
 	struct dlv_policy *ps;
 
-	self_reply("t.example");
-	alias_reply("opp.example", "t.example");
-	alias_reply("alias.example", "t.example");
+	mt_self_reply("t.example");
+	mt_alias_reply("opp.example", "t.example");
+	mt_alias_reply("alias.example", "t.example");
 	mt_dest("t.example", "", MT_AUTH, 2);
 	mt_dest("opp.example", "t.example", MT_OPP, 2);
 	mt_dest("alias.example", "t.example", MT_AUTH, 2);
@@ -331,7 +310,7 @@ Test(delivery, originals_only_for_dane_next_hops)
 {
 	struct dlv_policy *ps;
 
-	alias_reply("alias.example", "t.example");
+	mt_alias_reply("alias.example", "t.example");
 	mt_dest("t.example", "", MT_OPP, 2);
 	mt_dest("alias.example", "t.example", MT_AUTH, 2);
 	dlv_begin(SMDANE_MODE_DANE, 25);
@@ -353,7 +332,7 @@ Test(delivery, more_aliases_than_room)
 	mt_dest("t.example", "", MT_AUTH, 2);
 	for (i = 0; i < NALIAS; i++) {
 		snprintf(name, sizeof(name), "a%zu.example", i);
-		alias_reply(name, "t.example");
+		mt_alias_reply(name, "t.example");
 		mt_dest(name, "t.example", MT_AUTH, 2);
 	}
 	dlv_begin(SMDANE_MODE_DANE, 25);

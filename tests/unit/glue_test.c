@@ -385,35 +385,14 @@ Test(glue, other_recipient_domain)
 
 /* ---- names canonified to the next hop ------------------------------------ */
 
-static void
-alias_reply(const char *alias, const char *target)
-{
-	struct mt_pkt p;
-
-	mt_reply(&p, alias, ns_t_a);
-	mt_rr_cname(&p, NULL, target, 3000);
-	mt_rr_a(&p, target, 3000, "192.0.2.1");
-	seen_reply(p.buf, p.len, 1);
-}
-
-static void
-self_reply(const char *name)
-{
-	struct mt_pkt p;
-
-	mt_reply(&p, name, ns_t_a);
-	mt_rr_a(&p, NULL, 3000, "192.0.2.1");
-	seen_reply(p.buf, p.len, 1);
-}
-
 /* alias.example CNAME t.example, both secure; self: addresses at
  * t.example too. */
 static void
 canonified(int self)
 {
 	if (self)
-		self_reply("t.example");
-	alias_reply("alias.example", "t.example");
+		mt_self_reply("t.example");
+	mt_alias_reply("alias.example", "t.example");
 	mt_dest("t.example", "", MT_AUTH, DANE_USAGE_DANE_TA);
 	mt_dest("alias.example", "t.example", MT_AUTH, DANE_USAGE_DANE_TA);
 	dlv_begin(SMDANE_MODE_DANE, 25);
@@ -500,8 +479,8 @@ Test(glue, insecure_alias_adds_nothing)
 {
 	SSL *ssl;
 
-	self_reply("t.example");
-	alias_reply("opp.example", "t.example");
+	mt_self_reply("t.example");
+	mt_alias_reply("opp.example", "t.example");
 	mt_dest("t.example", "", MT_AUTH, DANE_USAGE_DANE_TA);
 	mt_dest("opp.example", "t.example", MT_OPP, DANE_USAGE_DANE_TA);
 	dlv_begin(SMDANE_MODE_DANE, 25);
@@ -521,8 +500,8 @@ Test(glue, log_names_the_matched_alias)
 	char want[256];
 	SSL *ssl;
 
-	alias_reply("one.example", "t.example");
-	alias_reply("two.example", "t.example");
+	mt_alias_reply("one.example", "t.example");
+	mt_alias_reply("two.example", "t.example");
 	mt_dest("t.example", "", MT_AUTH, DANE_USAGE_DANE_TA);
 	mt_dest("one.example", "t.example", MT_AUTH, DANE_USAGE_DANE_TA);
 	mt_dest("two.example", "t.example", MT_AUTH, DANE_USAGE_DANE_TA);

@@ -465,4 +465,27 @@ mt_logged(const char *text)
 	return n;
 }
 
+/* sendmail's canonification of alias, a CNAME to target (canon reply). */
+static inline void
+mt_alias_reply(const char *alias, const char *target)
+{
+	struct mt_pkt p;
+
+	mt_reply(&p, alias, ns_t_a);
+	mt_rr_cname(&p, NULL, target, 3000);
+	mt_rr_a(&p, target, 3000, "192.0.2.1");
+	seen_reply(p.buf, p.len, 1);
+}
+
+/* sendmail's canonification of a name that is no alias. */
+static inline void
+mt_self_reply(const char *name)
+{
+	struct mt_pkt p;
+
+	mt_reply(&p, name, ns_t_a);
+	mt_rr_a(&p, NULL, 3000, "192.0.2.1");
+	seen_reply(p.buf, p.len, 1);
+}
+
 #endif /* MODTEST_H */
