@@ -312,7 +312,9 @@ def deliver(world, sc, phase):
 
 
 def dane_lines(log):
-    return [l for l in log.splitlines() if "STARTTLS=client" in l
+    """The module's lines about one connection (not its process-wide
+    errors, e.g. an unusable resolver, which name no relay)."""
+    return [l for l in log.splitlines() if "STARTTLS=client, relay=" in l
             and ", dane=" in l]
 
 
