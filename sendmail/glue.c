@@ -356,6 +356,9 @@ glue_verdict(const char *name, char *answer, size_t size)
 			if (!ps->logged)
 				log_verdict(&q, ps, mode, conn, answer);
 			ps->logged = 0;
+			/* audit goes on to tls_rcpt, which would say the same
+			 * of this destination again */
+			ps->rcpt_logged |= audit && fail;
 		} else if (strcmp(q.phase, "tls_rcpt") == 0 && fail &&
 		    !ps->rcpt_logged) {
 			log_verdict(&q, ps, mode, conn, answer);

@@ -69,7 +69,7 @@ dnl every delivery through the mailer until the arguments are fixed
 define(`_SMDANE_UNSERVED_', `errprint(`*** ERROR: dane: mailer $2: $1 is 'defn(`$1')`; FEATURE(dane) serves only TCP $'`h or TCP $'`h <port>: name the host with SMART_HOST or the mailertable (e.g. $2:[10.0.0.1]) and keep the port in $1 (TCP $'`h 26), or take $2 out of DANE_MAILERS and DANE_ONLY_MAILERS; until then every delivery through $2 is deferred
 ')define(`$1', `TCP $'`h dane-unserved')')
 dnl _SMDANE_CONTRADICTS_(macro, mailer): a mailer in two lists has no mode
-define(`_SMDANE_CONTRADICTS_', `errprint(`*** ERROR: dane: mailer $2 is named in more than one list ('_SMDANE_WHICH_(`$2')` ): name it in one only; until then every delivery through $2 is deferred
+define(`_SMDANE_CONTRADICTS_', `errprint(`*** ERROR: dane: mailer $2 is named in more than one list:'_SMDANE_WHICH_(`$2')`; name it in one only; until then every delivery through $2 is deferred
 ')define(`$1', `TCP $'`h dane-unserved')')
 dnl _SMDANE_SET_(macro, mailer): the A= arguments of one smtp family mailer
 define(`_SMDANE_SET_', `ifelse(eval(_SMDANE_LISTS_(`$2') > 1), `1', `_SMDANE_CONTRADICTS_(`$1', `$2')',
