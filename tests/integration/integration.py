@@ -1166,7 +1166,9 @@ def audit_delivers_as_stock(ctx):
     RRset), s311 (good TLSA) and insecure.test: every message delivered
     where stock sendmail delivers it (SNI the TLSA base where TLSA records
     apply), none left queued, no temporary failure, and for each
-    destination exactly one mode=audit line with its would-be verdict."""
+    destination exactly one mode=audit line with its would-be verdict;
+    sendmail-dane-audit reads that log back: per destination one attempt
+    of the right kind, its advice, host, would-be reason and records."""
     want = {
         "sbad.dane.test": ("mxbad.dane.test", "127.0.0.11", "mxbad.dane.test",
                            r'dane=dane, .*reason=usable TLSA records, .*'
@@ -1224,6 +1226,41 @@ def audit_delivers_as_stock(ctx):
                "%s: %r does not match %r" % (dom, mine[0], verdict))
     expect(len(audit) == len(want), "%d mode=audit lines for %d "
            "destinations" % (len(audit), len(want)))
+    # what audit found, as sendmail-dane-audit reports it from this log
+    counts = {"sbad.dane.test": ("deferred", "check"),
+              "snotls.dane.test": ("deferred", "check"),
+              "stlsabogus.dane.test": ("deferred", "check"),
+              "s311.dane.test": ("authenticated", "enforce"),
+              "insecure.test": ("opportunistic", "none-needed")}
+    tool = os.path.join(run.TOP_BUILDDIR, "tools", "sendmail-dane-audit")
+    p = subprocess.run([tool, "--json", "-"], input=log,
+                       capture_output=True, text=True)
+    expect(p.returncode == 0, "sendmail-dane-audit: %d %s" %
+           (p.returncode, p.stderr[-300:]))
+    report = {d["domain"]: d for d in json.loads(p.stdout)["domains"]}
+    expect(sorted(report) == sorted(counts), "domains reported: %r" %
+           sorted(report))
+    for dom, (kind, advice) in counts.items():
+        d = report[dom]
+        expect(d["counts"][kind] == 1 and sum(d["counts"].values()) == 1,
+               "%s: counts %r, want one %s" % (dom, d["counts"], kind))
+        expect(d["advice"] == advice, "%s: advice %r, want %r" %
+               (dom, d["advice"], advice))
+        expect([h["host"] for h in d["hosts"]] == [want[dom][0]],
+               "%s: hosts %r" % (dom, d["hosts"]))
+        if kind == "deferred":
+            reason = re.search(r'verdict=FAIL "([^"]*)', [
+                l for l in audit if ", nexthop=%s," % dom in l][0]).group(1)
+            expect([r["reason"] for r in d["deferrals"]] == [reason],
+                   "%s: deferrals %r, want %r" % (dom, d["deferrals"],
+                                                   reason))
+    tlsa = report["sbad.dane.test"]["deferrals"][0]["tlsa"]
+    expect(tlsa and tlsa[0].startswith("3 1 1 "),
+           "sbad.dane.test: TLSA records reported %r" % tlsa)
+    p = subprocess.run([tool, "-"], input=log, capture_output=True,
+                       text=True)
+    for dom in counts:
+        expect(dom in p.stdout, "table lacks %s: %s" % (dom, p.stdout))
 
 
 @check
