@@ -213,7 +213,9 @@ smdane_config_parse_line(struct smdane_config *c, const char *line)
 			    val[0] != '\0' ? val : "unservable configuration");
 		c->fatal = 1;
 	} else if (strcmp(key, "smdane_mailers") == 0 ||
-	    strcmp(key, "smdane_only_mailers") == 0) {
+	    strcmp(key, "smdane_only_mailers") == 0 ||
+	    strcmp(key, "smdane_optin_mailers") == 0 ||
+	    strcmp(key, "smdane_audit_mailers") == 0) {
 		/* informational: the mailers carry the mode in A= */
 	} else {
 		config_fail(c, key, "unknown setting");
@@ -257,9 +259,28 @@ smdane_mode_parse(const char *value, enum smdane_mode *mode)
 		*mode = SMDANE_MODE_DANE;
 	else if (strcasecmp(value, "dane-only") == 0)
 		*mode = SMDANE_MODE_ONLY;
+	else if (strcasecmp(value, "audit") == 0)
+		*mode = SMDANE_MODE_AUDIT;
 	else
 		return -1;
 	return 0;
+}
+
+enum smdane_mode
+smdane_mode_resolve(enum smdane_mode mailer, int found, enum smdane_mode entry)
+{
+	switch (mailer) {
+	case SMDANE_MODE_DANE:
+	case SMDANE_MODE_ONLY:
+	case SMDANE_MODE_ENCRYPT:
+	case SMDANE_MODE_AUDIT:
+		return found ? entry : mailer;
+	case SMDANE_MODE_OPTIN:
+		return found ? entry : SMDANE_MODE_NONE;
+	default:
+		/* no mailer of the feature: entries do not apply */
+		return mailer;
+	}
 }
 
 const char *
@@ -278,6 +299,10 @@ smdane_mode_name(enum smdane_mode mode)
 		return "unserved";
 	case SMDANE_MODE_UNKNOWN:
 		return "unknown";
+	case SMDANE_MODE_OPTIN:
+		return "optin";
+	case SMDANE_MODE_AUDIT:
+		return "audit";
 	}
 	return "?";
 }
@@ -315,6 +340,12 @@ smdane_service_parse(const char *name, enum smdane_mode *mode,
 	if (*mode == SMDANE_MODE_DANE && strncmp(p, "-only", 5) == 0) {
 		*mode = SMDANE_MODE_ONLY;
 		p += 5;
+	} else if (*mode == SMDANE_MODE_DANE && strncmp(p, "-optin", 6) == 0) {
+		*mode = SMDANE_MODE_OPTIN;
+		p += 6;
+	} else if (*mode == SMDANE_MODE_DANE && strncmp(p, "-audit", 6) == 0) {
+		*mode = SMDANE_MODE_AUDIT;
+		p += 6;
 	}
 	*port = 25;
 	if (*p == '\0')

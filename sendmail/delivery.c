@@ -382,9 +382,11 @@ dlv_connect(SSL *ssl, int (*next)(void *))
 	} else {
 		err = SSL_get_error(ssl, r);
 		/* a failed handshake: sendmail closes only one of its two
-		 * descriptors and would wait Timeout.quit on the other */
+		 * descriptors and would wait Timeout.quit on the other (in
+		 * audit mode sendmail goes on as without DANE) */
 		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE &&
-		    p != NULL && dane_level_requires_tls(p->level))
+		    p != NULL && dane_level_requires_tls(p->level) &&
+		    D.pending_mode != SMDANE_MODE_AUDIT)
 			(void)shutdown(SSL_get_fd(ssl), SHUT_RDWR);
 	}
 	return r;

@@ -82,9 +82,10 @@ mode_for(const struct smdane_query *q, const char *nexthop,
     enum smdane_mode mailer, enum smdane_mode *mode, char *err, size_t esize)
 {
 	char val[128], key[DANE_NAME_MAX + 16];
+	enum smdane_mode entry = SMDANE_MODE_NONE;
 	int r;
 
-	*mode = mailer;
+	*mode = smdane_mode_resolve(mailer, 0, entry);
 	key[0] = '\0';
 	if (mailer == SMDANE_MODE_NONE)
 		return 0;
@@ -117,7 +118,7 @@ mode_for(const struct smdane_query *q, const char *nexthop,
 	if (r == 0)
 		return 0;
 	val[strcspn(val, " \t")] = '\0';
-	if (smdane_mode_parse(val, mode) != 0) {
+	if (smdane_mode_parse(val, &entry) != 0) {
 		char clean[64], ckey[96];
 
 		smdane_sanitize(clean, sizeof(clean), val);
@@ -126,6 +127,7 @@ mode_for(const struct smdane_query *q, const char *nexthop,
 		    clean);
 		return -1;
 	}
+	*mode = smdane_mode_resolve(mailer, 1, entry);
 	return 0;
 }
 
@@ -192,7 +194,9 @@ answer_for(const struct smdane_query *q, const char *nexthop,
 		return;
 	}
 	snprintf(qq.nexthop, sizeof(qq.nexthop), "%s", nexthop);
-	smdane_verdict(mode, ps->policy, dlv_port(), &qq, conn, answer, size);
+	/* audit: what "dane" would decide */
+	smdane_verdict(mode == SMDANE_MODE_AUDIT ? SMDANE_MODE_DANE : mode,
+	    ps->policy, dlv_port(), &qq, conn, answer, size);
 	if (strcmp(q->phase, "try_tls") != 0)
 		alias_match_check(ps, conn, server, answer, size);
 }
@@ -220,16 +224,20 @@ unknown_mode(const struct smdane_query *q, char *answer, size_t size)
 
 /*
  * A refusal the configuration makes, before any policy: one line per
- * connection, at tls_server (also for an unparsable query).
+ * connection, at tls_server (also for an unparsable query).  In audit
+ * mode it is only what would have happened.
  */
 static void
-log_refusal(const struct smdane_query *q, const char *answer)
+log_refusal(const struct smdane_query *q, enum smdane_mode mode,
+    const char *answer)
 {
 	if (q != NULL && strcmp(q->phase, "tls_server") != 0)
 		return;
-	smdane_log(LOG_ERR, "STARTTLS=client, relay=%s, dane=error, "
-	    "nexthop=%s, verdict=%s", q == NULL ? "-" : q->server[0] != '\0' ?
-	    q->server : q->nexthop, q == NULL ? "-" : q->nexthop, answer);
+	smdane_log(mode == SMDANE_MODE_AUDIT ? LOG_NOTICE : LOG_ERR,
+	    "STARTTLS=client, relay=%s, dane=error, nexthop=%s, %sverdict=%s",
+	    q == NULL ? "-" : q->server[0] != '\0' ? q->server : q->nexthop,
+	    q == NULL ? "-" : q->nexthop,
+	    mode == SMDANE_MODE_AUDIT ? "mode=audit, " : "", answer);
 }
 
 void
@@ -242,13 +250,13 @@ glue_verdict(const char *name, char *answer, size_t size)
 	enum smdane_mode mailer, mode, mode2;
 	const char *server;
 	char answer2[256];
-	int parsed = smdane_query_parse(name, &q) == 0;
+	int audit, parsed = smdane_query_parse(name, &q) == 0;
 
 	if (cfg->fatal) {
 		/* no delivery's mode can be trusted: refuse them all */
 		snprintf(answer, size, "FAIL \"DANE configuration error: %s\"",
 		    cfg->fatal_text);
-		log_refusal(parsed ? &q : NULL, answer);
+		log_refusal(parsed ? &q : NULL, SMDANE_MODE_NONE, answer);
 		return;
 	}
 	if (!parsed) {
@@ -260,7 +268,9 @@ glue_verdict(const char *name, char *answer, size_t size)
 		else {
 			snprintf(answer, size, "FAIL \"DANE: malformed "
 			    "verdict query\"");
-			log_refusal(NULL, answer);
+			log_refusal(NULL, mailer, answer);
+			if (mailer == SMDANE_MODE_AUDIT)
+				snprintf(answer, size, "OK");
 		}
 		return;
 	}
@@ -268,7 +278,7 @@ glue_verdict(const char *name, char *answer, size_t size)
 	if (mailer == SMDANE_MODE_UNKNOWN) {
 		unknown_mode(&q, answer, size);
 		if (!is_ok(answer))
-			log_refusal(&q, answer);
+			log_refusal(&q, mailer, answer);
 		return;
 	}
 	if (mailer == SMDANE_MODE_NONE) {
@@ -280,7 +290,7 @@ glue_verdict(const char *name, char *answer, size_t size)
 		snprintf(answer, size, "FAIL \"DANE configuration error: "
 		    "mailer arguments FEATURE dane cannot serve, see the m4 "
 		    "errors of sendmail.cf\"");
-		log_refusal(&q, answer);
+		log_refusal(&q, mailer, answer);
 		return;
 	}
 	if (cfg->error) {
@@ -289,7 +299,10 @@ glue_verdict(const char *name, char *answer, size_t size)
 		smdane_sanitize(clean, sizeof(clean), cfg->error_text);
 		snprintf(answer, size, "FAIL \"DANE configuration error: %s\"",
 		    clean);
-		log_refusal(&q, answer);
+		log_refusal(&q, mailer, answer);
+		/* a mailer that only audits delivers as without DANE */
+		if (mailer == SMDANE_MODE_AUDIT)
+			snprintf(answer, size, "OK");
 		return;
 	}
 	server = q.server[0] != '\0' ? q.server : q.nexthop;
@@ -316,29 +329,36 @@ glue_verdict(const char *name, char *answer, size_t size)
 	 */
 	if (strcmp(q.phase, "tls_rcpt") == 0 && q.rcpt[0] != '\0' &&
 	    strcmp(q.rcpt, q.nexthop) != 0 && q.nexthop[0] != '[' &&
-	    is_ok(answer)) {
+	    (is_ok(answer) || mode == SMDANE_MODE_AUDIT)) {
 		answer_for(&q, q.rcpt, mailer, conn, answer2, sizeof(answer2),
 		    &mode2, &ps2);
 		/* a failed or bogus MX lookup of that domain is a refusal,
-		 * not a reason to ride on the first recipient's policy */
+		 * not a reason to ride on the first recipient's policy; an
+		 * audited first recipient's would-be refusal none at all */
 		if (!is_ok(answer2) && !(ps2 != NULL &&
 		    ps2->policy != NULL &&
 		    ps2->policy->reason == DANE_R_HOST_NOT_MX)) {
 			snprintf(answer, size, "%s", answer2);
+			mode = mode2;
 			if (ps2 != NULL)
 				ps = ps2;
 		}
 	}
+	audit = mode == SMDANE_MODE_AUDIT;
 	if (ps != NULL && ps->policy != NULL) {
 		int fail = !is_ok(answer);
 
-		if (strcmp(q.phase, "try_tls") == 0 && fail) {
+		/* audit: try_tls never refuses, tls_server logs the line */
+		if (strcmp(q.phase, "try_tls") == 0 && fail && !audit) {
 			log_verdict(&q, ps, mode, conn, answer);
 			ps->logged = 1;
 		} else if (strcmp(q.phase, "tls_server") == 0) {
 			if (!ps->logged)
 				log_verdict(&q, ps, mode, conn, answer);
 			ps->logged = 0;
+			/* audit goes on to tls_rcpt, which would say the same
+			 * of this destination again */
+			ps->rcpt_logged |= audit && fail;
 		} else if (strcmp(q.phase, "tls_rcpt") == 0 && fail &&
 		    !ps->rcpt_logged) {
 			log_verdict(&q, ps, mode, conn, answer);
@@ -346,5 +366,8 @@ glue_verdict(const char *name, char *answer, size_t size)
 		}
 	} else if (!is_ok(answer))
 		/* no policy: an access map or DNS failure */
-		log_refusal(&q, answer);
+		log_refusal(&q, mode, answer);
+	/* what sendmail does without DANE: the would-be verdict is logged */
+	if (audit)
+		snprintf(answer, size, "OK");
 }

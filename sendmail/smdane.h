@@ -33,15 +33,36 @@ enum smdane_mode {
 	SMDANE_MODE_UNSERVED = 4,
 	/* a query of a delivery that told no mode (its mailer's third
 	 * A= argument is a number, so it is no mailer of the feature) */
-	SMDANE_MODE_UNKNOWN = 5
+	SMDANE_MODE_UNKNOWN = 5,
+	/* a mailer doing DANE only for destinations a DANE: access entry
+	 * names ("dane-optin"); stock behaviour for all others */
+	SMDANE_MODE_OPTIN = 6,
+	/* facts gathered and sessions authenticated as with "dane", the
+	 * verdict only logged, delivery as without DANE ("dane-audit",
+	 * or a DANE: entry "audit") */
+	SMDANE_MODE_AUDIT = 7
 };
 
-/* "none", "may", "encrypt", "dane", "dane-only": 0, or -1 if unknown. */
+/*
+ * A DANE: access map value: "none", "may", "encrypt", "dane",
+ * "dane-only", "audit": 0, or -1 if unknown.
+ */
 int smdane_mode_parse(const char *value, enum smdane_mode *mode);
 const char *smdane_mode_name(enum smdane_mode mode);
 /*
+ * The mode for one destination of a delivery through a mailer of mode
+ * mailer, when a DANE: access entry was found (found != 0, its value
+ * entry) or not: entries apply to the mailers of the feature only, and
+ * win over the mailer's mode in both directions; an opt-in mailer does
+ * DANE only where an entry says so.  Pure (cf/README, "Mode of a
+ * destination").
+ */
+enum smdane_mode smdane_mode_resolve(enum smdane_mode mailer, int found,
+    enum smdane_mode entry);
+/*
  * A= service names FEATURE(`dane') gives mailers: "dane", "dane-only",
- * with a port "dane-587", "dane-only-587", "smdane-none" and
+ * "dane-optin", "dane-audit", with a port "dane-587", "dane-only-587",
+ * "dane-optin-587", "dane-audit-587", "smdane-none" and
  * "smdane-none-2525" for the mailers without DANE ("smtp", "smtp-2525"
  * in the cf of the earlier feature), and "dane-unserved" for a listed
  * mailer whose arguments the feature refused.  Returns 0 and sets *mode and *port (25

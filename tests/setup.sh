@@ -14,7 +14,7 @@ set -eu
 
 # building (configure names whatever is missing)
 BUILD_PACKAGES="gcc make autoconf automake pkg-config m4 libc6-dev
- libssl-dev libldns-dev libunbound-dev libdb5.3-dev"
+ libssl-dev libldns-dev libunbound-dev libdb5.3-dev libjson-c-dev zlib1g-dev"
 # testing: unit tests (libcriterion-dev), the test world (openssl ldnsutils
 # dns-root-data nsd unbound bind9-dnsutils iproute2 util-linux procps
 # python3), the MTA under test (sendmail-bin sendmail-cf), valgrind, the

@@ -7,10 +7,12 @@ dnl  Use it before the MAILER lines:
 dnl
 dnl	define(`DANE_MAILERS', `esmtp smtp smtp8 dsmtp')dnl   opportunistic DANE
 dnl	define(`DANE_ONLY_MAILERS', `')dnl                  mandatory DANE
+dnl	define(`DANE_OPTIN_MAILERS', `')dnl     DANE where DANE: entries say
+dnl	define(`DANE_AUDIT_MAILERS', `')dnl     verdicts logged, not applied
 dnl	FEATURE(`dane')dnl
 dnl
-dnl  The smtp family mailers named in the two lists get the third A=
-dnl  argument dane or dane-only (dane-587 and so on when their arguments
+dnl  The smtp family mailers named in the lists get the third A= argument
+dnl  dane, dane-only, dane-optin or dane-audit (dane-587 and so on when their arguments
 dnl  were set to another port), which the module answers with the port and
 dnl  takes as the mode of the delivery; the others of that family get
 dnl  smdane-none (or smdane-none-2525 for a port set before the feature),
@@ -39,11 +41,22 @@ divert(0)dnl
 VERSIONID(`sendmail-dane 0.1.0')
 divert(-1)
 
-ifdef(`DANE_MAILERS', , `define(`DANE_MAILERS', `esmtp smtp smtp8 dsmtp')')
 ifdef(`DANE_ONLY_MAILERS', , `define(`DANE_ONLY_MAILERS', `')')
+ifdef(`DANE_OPTIN_MAILERS', , `define(`DANE_OPTIN_MAILERS', `')')
+ifdef(`DANE_AUDIT_MAILERS', , `define(`DANE_AUDIT_MAILERS', `')')
 
 dnl _SMDANE_IN_(word, list): 1 if word is in the blank or comma separated list
 define(`_SMDANE_IN_', `ifelse(index(` 'translit(`$2', `,	', `  ')` ', ` $1 '), `-1', `0', `1')')
+
+dnl by default DANE_MAILERS holds the smtp family mailers but relay that no
+dnl other list names
+define(`_SMDANE_DEFAULT_', `ifelse(_SMDANE_IN_(`$1', DANE_ONLY_MAILERS DANE_OPTIN_MAILERS DANE_AUDIT_MAILERS), `1', `', `$1 ')')
+ifdef(`DANE_MAILERS', , `define(`DANE_MAILERS', _SMDANE_DEFAULT_(`esmtp')_SMDANE_DEFAULT_(`smtp')_SMDANE_DEFAULT_(`smtp8')_SMDANE_DEFAULT_(`dsmtp'))')
+
+dnl _SMDANE_LISTS_(mailer): how many of the four lists name it
+define(`_SMDANE_LISTS_', `eval(_SMDANE_IN_(`$1', DANE_MAILERS) + _SMDANE_IN_(`$1', DANE_ONLY_MAILERS) + _SMDANE_IN_(`$1', DANE_OPTIN_MAILERS) + _SMDANE_IN_(`$1', DANE_AUDIT_MAILERS))')
+dnl _SMDANE_WHICH_(mailer): the names of the lists that name it
+define(`_SMDANE_WHICH_', `ifelse(_SMDANE_IN_(`$1', DANE_MAILERS), `1', ` DANE`'_MAILERS')`'ifelse(_SMDANE_IN_(`$1', DANE_ONLY_MAILERS), `1', ` DANE`'_ONLY_MAILERS')`'ifelse(_SMDANE_IN_(`$1', DANE_OPTIN_MAILERS), `1', ` DANE`'_OPTIN_MAILERS')`'ifelse(_SMDANE_IN_(`$1', DANE_AUDIT_MAILERS), `1', ` DANE`'_AUDIT_MAILERS')')
 
 dnl _SMDANE_PORT_(macro): -NNN when the mailer arguments already name a port
 define(`_SMDANE_PORT_', `ifdef(`$1', `regexp(defn(`$1'), `^TCP \$h \([0-9]+\)$', `-\1')')')
@@ -55,9 +68,15 @@ dnl _SMDANE_UNSERVED_(macro, mailer): refuse loudly; the module defers
 dnl every delivery through the mailer until the arguments are fixed
 define(`_SMDANE_UNSERVED_', `errprint(`*** ERROR: dane: mailer $2: $1 is 'defn(`$1')`; FEATURE(dane) serves only TCP $'`h or TCP $'`h <port>: name the host with SMART_HOST or the mailertable (e.g. $2:[10.0.0.1]) and keep the port in $1 (TCP $'`h 26), or take $2 out of DANE_MAILERS and DANE_ONLY_MAILERS; until then every delivery through $2 is deferred
 ')define(`$1', `TCP $'`h dane-unserved')')
+dnl _SMDANE_CONTRADICTS_(macro, mailer): a mailer in two lists has no mode
+define(`_SMDANE_CONTRADICTS_', `errprint(`*** ERROR: dane: mailer $2 is named in more than one list:'_SMDANE_WHICH_(`$2')`; name it in one only; until then every delivery through $2 is deferred
+')define(`$1', `TCP $'`h dane-unserved')')
 dnl _SMDANE_SET_(macro, mailer): the A= arguments of one smtp family mailer
-define(`_SMDANE_SET_', `ifelse(_SMDANE_IN_(`$2', DANE_ONLY_MAILERS DANE_MAILERS)_SMDANE_SERVABLE_(`$1'), `10', `_SMDANE_UNSERVED_(`$1', `$2')',
+define(`_SMDANE_SET_', `ifelse(eval(_SMDANE_LISTS_(`$2') > 1), `1', `_SMDANE_CONTRADICTS_(`$1', `$2')',
+	_SMDANE_IN_(`$2', DANE_ONLY_MAILERS DANE_MAILERS DANE_OPTIN_MAILERS DANE_AUDIT_MAILERS)_SMDANE_SERVABLE_(`$1'), `10', `_SMDANE_UNSERVED_(`$1', `$2')',
 	_SMDANE_IN_(`$2', DANE_ONLY_MAILERS), `1', `define(`$1', `TCP $'`h dane-only'_SMDANE_PORT_(`$1'))',
+	_SMDANE_IN_(`$2', DANE_OPTIN_MAILERS), `1', `define(`$1', `TCP $'`h dane-optin'_SMDANE_PORT_(`$1'))',
+	_SMDANE_IN_(`$2', DANE_AUDIT_MAILERS), `1', `define(`$1', `TCP $'`h dane-audit'_SMDANE_PORT_(`$1'))',
 	_SMDANE_IN_(`$2', DANE_MAILERS), `1', `define(`$1', `TCP $'`h dane'_SMDANE_PORT_(`$1'))',
 	`ifdef(`$1', `ifelse(_SMDANE_PORT_(`$1'), `', `ifelse(defn(`$1'), `TCP $'`h',
 		`define(`$1', `TCP $'`h smdane-none')')',
@@ -69,7 +88,7 @@ define(`_SMDANE_CHECK_', `ifelse(`$1', `', `',
 	_SMDANE_IN_(`$1', `smtp esmtp smtp8 dsmtp relay'), `1', `',
 	`errprint(`*** ERROR: dane: unsupported mailer $1')')')
 define(`_SMDANE_CHECK_ALL_', `ifelse(`$#', `0', `', `$#', `1', `_SMDANE_CHECK_(`$1')', `_SMDANE_CHECK_(`$1')_SMDANE_CHECK_ALL_(shift($@))')')
-_SMDANE_CHECK_ALL_(translit(DANE_MAILERS DANE_ONLY_MAILERS, `	 ', `,,'))
+_SMDANE_CHECK_ALL_(translit(DANE_MAILERS DANE_ONLY_MAILERS DANE_OPTIN_MAILERS DANE_AUDIT_MAILERS, `	 ', `,,'))
 
 _SMDANE_SET_(`SMTP_MAILER_ARGS', `smtp')
 _SMDANE_SET_(`ESMTP_MAILER_ARGS', `esmtp')
@@ -90,6 +109,11 @@ define(`_SMDANE_LATE_', `ifelse(defn(`$1'), defn(`_SMDANE_WAS_$1'), `',
 	`errprint(`*** ERROR: dane: $1 was set after FEATURE(dane): set mailer arguments before the feature; until then every SMTP delivery is deferred
 ')divert(6)`D{smdane_fatal}$1 was set after the dane feature'
 divert(-1)')')
+dnl opt-in mailers do DANE where a DANE: access entry says so: without
+dnl FEATURE(`access_db') they would never do it
+m4wrap(`ifelse(translit(DANE_OPTIN_MAILERS, `	 ,', `'), `', `', `ifdef(`_ACCESS_TABLE_', `',
+	`errprint(`*** ERROR: dane: DANE_OPTIN_MAILERS needs FEATURE(access_db): opt-in mailers do DANE only for destinations a DANE: entry of the access map names
+')')')')
 m4wrap(`_SMDANE_LATE_(`SMTP_MAILER_ARGS')_SMDANE_LATE_(`ESMTP_MAILER_ARGS')_SMDANE_LATE_(`SMTP8_MAILER_ARGS')_SMDANE_LATE_(`DSMTP_MAILER_ARGS')_SMDANE_LATE_(`RELAY_MAILER_ARGS')')
 
 define(`_LOCAL_TRY_TLS_', `1')
@@ -100,6 +124,8 @@ LOCAL_CONFIG
 D{smdane_version}2
 D{smdane_mailers}DANE_MAILERS
 D{smdane_only_mailers}DANE_ONLY_MAILERS
+D{smdane_optin_mailers}DANE_OPTIN_MAILERS
+D{smdane_audit_mailers}DANE_AUDIT_MAILERS
 D{smdane_usage01}ifdef(`confSMDANE_USAGE01', `confSMDANE_USAGE01', `default')
 D{smdane_digests}ifdef(`confSMDANE_DIGESTS', `confSMDANE_DIGESTS', `sha512 sha256')
 ifdef(`confSMDANE_RESOLVERS', `errprint(`*** ERROR: dane: confSMDANE_RESOLVERS is obsolete: DNSSEC is validated in-process, see confSMDANE_UPSTREAM

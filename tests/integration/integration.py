@@ -7,8 +7,10 @@ show: fail-closed without the module (also with a resolver that answers
 the verdict channel's zone), queue runs (one or several at once) and the
 daemon across SIGHUP, shared transactions and cached connections, host
 status, forged DNS replies while lookups are slow, the module inside
-other programs, an unchanged SMTP dialogue for non-DANE mailers, and many
-deliveries in one process without descriptor or memory growth.
+other programs, an unchanged SMTP dialogue for non-DANE mailers and for
+the destinations of an opt-in mailer no DANE: entry names, audit mailers
+delivering as stock sendmail with one would-be verdict per destination,
+and many deliveries in one process without descriptor or memory growth.
 
   integration.py [-v] [--upstream validating|plain|adproxy] [CHECK...]
 
@@ -1086,6 +1088,227 @@ def non_dane_mailer_dialogue_unchanged(ctx):
         expect(seen[False].get(key) == seen[True].get(key),
                "%s differs: stock %r, with the module %r" % (
                    key, seen[False].get(key), seen[True].get(key)))
+
+
+# --- rolling DANE out: opt-in and audit mailers --------------------------------
+
+OPTIN = "mc:define(`DANE_OPTIN_MAILERS', `esmtp')"
+AUDIT = "mc:define(`DANE_AUDIT_MAILERS', `esmtp')"
+DNSSEC_TYPES = ("TLSA", "DNSKEY", "DS")
+
+
+def module_lines(log):
+    """The module's lines in a piece of sendmail's log."""
+    return [l for l in log.splitlines()
+            if ", dane=" in l or re.search(r"\]: dane: ", l)]
+
+
+@check
+def optin_without_entry_dialogue_unchanged(ctx):
+    """DANE_OPTIN_MAILERS esmtp with a DANE: entry for s311 only: the
+    destinations no entry names (TLSA that matches nothing, TLSA and no
+    STARTTLS, a bogus TLSA RRset) get exactly the SMTP client commands,
+    TLS version and cipher of stock sendmail without the feature, no SNI,
+    and no line of the module; the resolver is asked the same names and
+    types as by stock sendmail, none of them TLSA, DNSKEY or DS.  The
+    entry's own destination, delivered the same way, is authenticated
+    and its TLSA query is in the resolver's log."""
+    qlog = ctx.w.path("log/unbound.log")
+    dests = ("sbad.dane.test", "snotls.dane.test", "stlsabogus.dane.test")
+    seen = {}
+    for dane in (False, True):
+        ctx.cf(dane=dane, setup=OPTIN + "|access:DANE:s311.dane.test dane"
+               if dane else "-")
+        for dom in dests + (("s311.dane.test",) if dane else ()):
+            ctx.clear()
+            off, q0 = ctx.offsets(), run.size(qlog)
+            subj = "optin-dialogue-" + dom
+            ctx.send(["x@" + dom], subj, preload=dane)
+            got = ctx.messages(off, subj)
+            expect(len(got) == 1, "%s, module %s: %r" % (dom, dane, got))
+            time.sleep(0.2)     # the resolver's last log lines
+            seen[(dane, dom)] = (got[0], asked(run.read_from(qlog, q0)),
+                                 ctx.log(off))
+    for dom in dests:
+        (stock, stock_q, _), (mod, mod_q, mod_log) = seen[(False, dom)], \
+            seen[(True, dom)]
+        if VERBOSE:
+            print("  %s: %s %s %s, %d commands, %d queries" % (
+                dom, mod.get("listener"), mod.get("tls") or "clear",
+                mod.get("cipher") or "-", len(mod.get("commands", [])),
+                len(mod_q)))
+        for key in ("commands", "tls", "cipher", "sni", "helo"):
+            expect(stock.get(key) == mod.get(key),
+                   "%s: %s differs: stock %r, opt-in %r" % (
+                       dom, key, stock.get(key), mod.get(key)))
+        expect(mod.get("sni") is None, "%s: SNI %r" % (dom, mod.get("sni")))
+        dnssec = sorted(q for q in mod_q if q[1] in DNSSEC_TYPES)
+        expect(not dnssec, "%s: the resolver was asked %r" % (dom, dnssec))
+        expect(stock_q == mod_q, "%s: queries differ: stock only %r, "
+               "opt-in only %r" % (dom, sorted(stock_q - mod_q),
+                                   sorted(mod_q - stock_q)))
+        lines = module_lines(mod_log)
+        expect(not lines, "%s: lines of the module: %r" % (dom, lines))
+    control, control_q, control_log = seen[(True, "s311.dane.test")]
+    expect(control.get("sni") == "mx311.dane.test",
+           "s311 (entry dane): SNI %r" % control.get("sni"))
+    expect(("_25._tcp.mx311.dane.test.", "TLSA") in control_q,
+           "s311 (entry dane): no TLSA query in the resolver's log: %r" %
+           sorted(control_q))
+    expect([l for l in module_lines(control_log) if ", dane=dane," in l
+            and "verdict=OK" in l], "s311 (entry dane): no verdict line")
+
+
+@check
+def audit_delivers_as_stock(ctx):
+    """DANE_AUDIT_MAILERS esmtp, one queue run with a message to each of
+    sbad (wrong TLSA), snotls (TLSA, no STARTTLS), stlsabogus (bogus TLSA
+    RRset), s311 (good TLSA) and insecure.test: every message delivered
+    where stock sendmail delivers it (SNI the TLSA base where TLSA records
+    apply), none left queued, no temporary failure, and for each
+    destination exactly one mode=audit line with its would-be verdict;
+    sendmail-dane-audit reads that log back: per destination one attempt
+    of the right kind, its advice, host, would-be reason and records."""
+    want = {
+        "sbad.dane.test": ("mxbad.dane.test", "127.0.0.11", "mxbad.dane.test",
+                           r'dane=dane, .*reason=usable TLSA records, .*'
+                           r'verdict=FAIL "DANE: no TLSA record of '
+                           r'mxbad\.dane\.test matched the certificate'),
+        "snotls.dane.test": ("mxnotls.dane.test", "127.0.0.12", None,
+                             r'dane=dane, .*verdict=FAIL "DANE: no STARTTLS '
+                             r'with mxnotls\.dane\.test, its TLSA records '
+                             r'require TLS"'),
+        "stlsabogus.dane.test": ("mxtlsabogus.dane.test", "127.0.0.11", None,
+                                 r'dane=skip, .*reason=TLSA lookup failed, .*'
+                                 r'verdict=FAIL "DANE: TLSA lookup failed for'
+                                 r' mxtlsabogus\.dane\.test"'),
+        "s311.dane.test": ("mx311.dane.test", "127.0.0.11", "mx311.dane.test",
+                           r'dane=dane, .*match=3 1 1 \S+ at depth 0, '
+                           r'verdict=OK'),
+        "insecure.test": ("mx.insecure.test", "127.0.0.11", None,
+                          r'dane=opportunistic, .*reason=MX RRset not '
+                          r'DNSSEC signed, .*verdict=OK'),
+    }
+    ctx.cf(dane=True, setup=AUDIT)
+    ctx.clear()
+    off = ctx.offsets()
+    subjects = {}
+    for dom in want:
+        subjects[dom] = ctx.subject("audit")
+        ctx.send(["audit@" + dom], subjects[dom], mode="-odq")
+    queued = ctx.queue()
+    expect(len(queued) == len(want), "queued: %r" % queued)
+    ctx.w.run(["/usr/sbin/sendmail", "-Am", "-qf"], env={"LD_PRELOAD": MODULE})
+    left = ctx.queue()
+    expect(not left, "left queued: %r" % left)
+    log = ctx.log(off)
+    temp = re.findall(r"dsn=4\.\d+\.\d+, stat=.*", log)
+    expect(not temp, "temporary failures: %r" % temp)
+    audit = [l for l in log.splitlines() if "mode=audit" in l]
+    for dom, (mx, listener, sni, verdict) in want.items():
+        got = ctx.messages(off, subjects[dom])
+        expect(len(got) == 1, "%s: %d copies delivered" % (dom, len(got)))
+        where = got[0].get("listener", "").split(":")[0]
+        expect(where == listener, "%s: delivered at %s, want %s" %
+               (dom, where, listener))
+        expect(got[0].get("sni") == sni, "%s: SNI %r, want %r" %
+               (dom, got[0].get("sni"), sni))
+        mine = [l for l in audit if ", nexthop=%s," % dom in l]
+        if VERBOSE:
+            for l in mine:
+                print("  " + l[l.index("STARTTLS=client"):])
+        expect(len(mine) == 1, "%s: %d mode=audit lines: %r" %
+               (dom, len(mine), mine))
+        expect(re.search(r"STARTTLS=client, relay=%s, .*nexthop=%s, "
+                         r"base=%s, mode=audit, " % (
+                             re.escape(mx), re.escape(dom), re.escape(mx)),
+                         mine[0]) and re.search(verdict, mine[0]),
+               "%s: %r does not match %r" % (dom, mine[0], verdict))
+    expect(len(audit) == len(want), "%d mode=audit lines for %d "
+           "destinations" % (len(audit), len(want)))
+    # what audit found, as sendmail-dane-audit reports it from this log
+    counts = {"sbad.dane.test": ("deferred", "check"),
+              "snotls.dane.test": ("deferred", "check"),
+              "stlsabogus.dane.test": ("deferred", "check"),
+              "s311.dane.test": ("authenticated", "enforce"),
+              "insecure.test": ("opportunistic", "none-needed")}
+    tool = os.path.join(run.TOP_BUILDDIR, "tools", "sendmail-dane-audit")
+    p = subprocess.run([tool, "--json", "-"], input=log,
+                       capture_output=True, text=True)
+    expect(p.returncode == 0, "sendmail-dane-audit: %d %s" %
+           (p.returncode, p.stderr[-300:]))
+    report = {d["domain"]: d for d in json.loads(p.stdout)["domains"]}
+    expect(sorted(report) == sorted(counts), "domains reported: %r" %
+           sorted(report))
+    for dom, (kind, advice) in counts.items():
+        d = report[dom]
+        expect(d["counts"][kind] == 1 and sum(d["counts"].values()) == 1,
+               "%s: counts %r, want one %s" % (dom, d["counts"], kind))
+        expect(d["advice"] == advice, "%s: advice %r, want %r" %
+               (dom, d["advice"], advice))
+        expect([h["host"] for h in d["hosts"]] == [want[dom][0]],
+               "%s: hosts %r" % (dom, d["hosts"]))
+        if kind == "deferred":
+            reason = re.search(r'verdict=FAIL "([^"]*)', [
+                l for l in audit if ", nexthop=%s," % dom in l][0]).group(1)
+            expect([r["reason"] for r in d["deferrals"]] == [reason],
+                   "%s: deferrals %r, want %r" % (dom, d["deferrals"],
+                                                   reason))
+    tlsa = report["sbad.dane.test"]["deferrals"][0]["tlsa"]
+    expect(tlsa and tlsa[0].startswith("3 1 1 "),
+           "sbad.dane.test: TLSA records reported %r" % tlsa)
+    p = subprocess.run([tool, "-"], input=log, capture_output=True,
+                       text=True)
+    for dom in counts:
+        expect(dom in p.stdout, "table lacks %s: %s" % (dom, p.stdout))
+
+
+@check
+def optin_without_access_db_is_an_m4_error(ctx):
+    """DANE_OPTIN_MAILERS without FEATURE(`access_db'): m4 says so (with
+    the feature, or with an audit mailer only, it says nothing).  The cf
+    is used anyway, as Debian's rebuild does: no DANE: entry can be read
+    then, so a destination the access file names "dane" goes out as
+    stock sendmail's, without a line of the module."""
+    ctx.cf(dane=False)
+    head = run.MC_HEAD.format(cf=ctx.w.path("cf"))
+    line = "FEATURE(`access_db', , `skip')dnl\n"
+    expect(line in head, "run.MC_HEAD has no %r" % line)
+    want = r"\*\*\* ERROR: dane: DANE_OPTIN_MAILERS needs FEATURE\(access_db\)"
+    out = {}
+    for name, mc_head, lists in (
+            ("without access_db", head.replace(line, ""), "OPTIN"),
+            ("with access_db", head, "OPTIN"),
+            ("audit, without access_db", head.replace(line, ""), "AUDIT")):
+        mc = (mc_head + "define(`DANE_%s_MAILERS', `esmtp')dnl\n" % lists +
+              "FEATURE(`dane')dnl\n" + run.MC_TAIL)
+        p = subprocess.run(["m4"], input=mc, capture_output=True, text=True)
+        expect(p.returncode == 0, "%s: m4 exited %d" % (name, p.returncode))
+        out[name] = p
+    expect(re.search(want, out["without access_db"].stderr),
+           "without access_db: m4 said %r" % out["without access_db"].stderr)
+    for name in ("with access_db", "audit, without access_db"):
+        expect(not out[name].stderr.strip(), "%s: m4 said %r" %
+               (name, out[name].stderr))
+    cf = out["without access_db"].stdout
+    expect("A=TCP $h dane-optin" in cf and not re.search(r"^Kaccess ", cf,
+                                                          re.M),
+           "the cf without access_db lacks the opt-in mailer or has an "
+           "access map")
+    ctx.w.run(["sh", "-c", "cat > /etc/mail/sendmail.cf"], stdin=cf,
+              check=True)
+    ctx.w.run(["sh", "-c", "cd /etc/mail && cat > access && "
+               "makemap hash access < access"],
+              stdin="DANE:sbad.dane.test dane\n", check=True)
+    ctx.clear()
+    off = ctx.offsets()
+    subj = ctx.subject("optin-noaccess")
+    ctx.send(["x@sbad.dane.test"], subj)
+    got = ctx.messages(off, subj)
+    expect(len(got) == 1 and got[0].get("sni") is None,
+           "sbad without an access map: %r, queue %r" % (got, ctx.queue()))
+    lines = module_lines(ctx.log(off))
+    expect(not lines, "lines of the module: %r" % lines)
 
 
 # --- many deliveries in one process ------------------------------------------

@@ -75,11 +75,14 @@ class Scenario:
       noconnect:ADDR     no connection may reach the sink at ADDR
       file:PATH TEXT     write TEXT ("\\n" for newlines) to PATH in the world
       log:REGEX          sendmail's log must match REGEX during the delivery
+      nolog:REGEX        sendmail's log must not match REGEX during the
+                         delivery (e.g. no line of the module for it)
       m4error:REGEX      m4 must print an error matching REGEX for this
                          row's configuration (and the cf is used anyway,
                          as Debian's rebuild does)
-    noquery, noconnect and log items written KIND@UPSTREAM[,UPSTREAM]:VALUE
-    apply with those upstream variants only (see --upstream), and
+    noquery, noconnect, log and nolog items written
+    KIND@UPSTREAM[,UPSTREAM]:VALUE apply with those upstream variants only
+    (see --upstream), and
       status@UPSTREAM[,UPSTREAM]:REGEX  replaces the queue-status column
                          with them (without validation upstream, sendmail's
                          own lookups of bogus data succeed, and what defers
@@ -91,6 +94,7 @@ class Scenario:
          self.status_re, self.desc, self.setup) = (fields + ["-"] * 8)[:8]
         self.mc, self.access, self.mailertable = [], [], []
         self.noquery, self.noconnect, self.file, self.log = [], [], [], []
+        self.nolog = []
         self.m4error, self.mcafter = [], []
         self.scoped = []    # (kind, upstream variants, value)
         for item in ([] if self.setup == "-" else self.setup.split("|")):
@@ -98,21 +102,23 @@ class Scenario:
             kind, _, ups = kind.partition("@")
             if ups:
                 ups = ups.split(",")
-                if kind not in ("noquery", "noconnect", "log", "status") or \
+                if kind not in ("noquery", "noconnect", "log", "nolog",
+                                "status") or \
                         not value or [u for u in ups if u not in UPSTREAMS]:
                     raise ValueError("%s: bad setup item %r" %
                                      (self.name, item))
                 self.scoped.append((kind, ups, value))
                 continue
             if kind not in ("mc", "access", "mailertable", "noquery",
-                            "noconnect", "file", "log", "m4error",
+                            "noconnect", "file", "log", "nolog", "m4error",
                             "mcafter") or \
                     not value:
                 raise ValueError("%s: bad setup item %r" % (self.name, item))
             getattr(self, kind).append(value)
 
     def items(self, kind, upstream):
-        """The noquery, noconnect or log items with that upstream variant."""
+        """The noquery, noconnect, log or nolog items with that upstream
+        variant."""
         return getattr(self, kind) + [v for k, ups, v in self.scoped
                                       if k == kind and upstream in ups]
 
@@ -399,6 +405,10 @@ def check(sc, obs, upstream="validating"):
     for regex in sc.items("log", upstream):
         if not re.search(regex, obs["log"]):
             errs.append("log does not match %r" % regex)
+    for regex in sc.items("nolog", upstream):
+        hit = re.search(regex, obs["log"])
+        if hit:
+            errs.append("log matches %r: %r" % (regex, hit.group(0)))
     for addr in sc.items("noconnect", upstream):
         hits = [r for r in obs.get("records", [])
                 if r.get("listener", "").split(":")[0] == addr]

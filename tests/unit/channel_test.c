@@ -166,6 +166,13 @@ Test(config, service_names)
 		{ "smdane-none-", -1, 0, 0 },
 		{ "smdane-nonex", -1, 0, 0 },
 		{ "dane-unserved-25", -1, 0, 0 },
+		{ "dane-optin", 0, SMDANE_MODE_OPTIN, 25 },
+		{ "dane-optin-587", 0, SMDANE_MODE_OPTIN, 587 },
+		{ "dane-audit", 0, SMDANE_MODE_AUDIT, 25 },
+		{ "dane-audit-2525", 0, SMDANE_MODE_AUDIT, 2525 },
+		{ "dane-optinx", -1, 0, 0 },
+		{ "dane-audit-", -1, 0, 0 },
+		{ "dane-only-audit", -1, 0, 0 },
 	};
 	size_t i;
 
@@ -199,8 +206,71 @@ Test(config, access_values)
 	cr_assert_eq(m, SMDANE_MODE_DANE);
 	cr_assert_eq(smdane_mode_parse("dane-only", &m), 0);
 	cr_assert_eq(m, SMDANE_MODE_ONLY);
+	cr_assert_eq(smdane_mode_parse("Audit", &m), 0);
+	cr_assert_eq(m, SMDANE_MODE_AUDIT);
+	/* opt-in is a mailer's mode, not a destination's */
+	cr_assert_neq(smdane_mode_parse("optin", &m), 0);
+	cr_assert_neq(smdane_mode_parse("dane-optin", &m), 0);
 	cr_assert_neq(smdane_mode_parse("secure", &m), 0);
 	cr_assert_neq(smdane_mode_parse("", &m), 0);
+}
+
+/*
+ * The mode of a destination: mailer mode x DANE: entry (none found, or
+ * its value).  The same table is in cf/README ("Mode of a destination").
+ */
+Test(config, mode_resolution_table)
+{
+#define N SMDANE_MODE_NONE
+#define D SMDANE_MODE_DANE
+#define O SMDANE_MODE_ONLY
+#define E SMDANE_MODE_ENCRYPT
+#define I SMDANE_MODE_OPTIN
+#define A SMDANE_MODE_AUDIT
+#define U SMDANE_MODE_UNSERVED
+#define K SMDANE_MODE_UNKNOWN
+	static const enum smdane_mode mailers[] = { N, D, O, I, A, U, K };
+	/* columns: no entry, then the entries none, encrypt, dane,
+	 * dane-only, audit */
+	static const enum smdane_mode entries[] = { N, E, D, O, A };
+	static const enum smdane_mode want[][6] = {
+		/* N */ { N, N, N, N, N, N },
+		/* D */ { D, N, E, D, O, A },
+		/* O */ { O, N, E, D, O, A },
+		/* I */ { N, N, E, D, O, A },
+		/* A */ { A, N, E, D, O, A },
+		/* U */ { U, U, U, U, U, U },
+		/* K */ { K, K, K, K, K, K },
+	};
+	size_t i, j;
+
+	for (i = 0; i < sizeof(mailers) / sizeof(mailers[0]); i++) {
+		enum smdane_mode got = smdane_mode_resolve(mailers[i], 0, N);
+
+		cr_expect_eq(got, want[i][0], "mailer %s, no entry: got %s, "
+		    "want %s", smdane_mode_name(mailers[i]),
+		    smdane_mode_name(got), smdane_mode_name(want[i][0]));
+		for (j = 0; j < sizeof(entries) / sizeof(entries[0]); j++) {
+			got = smdane_mode_resolve(mailers[i], 1, entries[j]);
+			cr_expect_eq(got, want[i][j + 1], "mailer %s, entry %s: "
+			    "got %s, want %s", smdane_mode_name(mailers[i]),
+			    smdane_mode_name(entries[j]),
+			    smdane_mode_name(got),
+			    smdane_mode_name(want[i][j + 1]));
+		}
+	}
+	/* the encrypt mode only comes from entries: as a mailer mode it
+	 * keeps them too */
+	cr_expect_eq(smdane_mode_resolve(E, 0, N), E);
+	cr_expect_eq(smdane_mode_resolve(E, 1, D), D);
+#undef N
+#undef D
+#undef O
+#undef E
+#undef I
+#undef A
+#undef U
+#undef K
 }
 
 Test(config, access_map_from_cf_line)

@@ -564,3 +564,199 @@ Test(glue, one_log_line_per_connection)
 	cr_assert_eq(mt_logged("verdict=FAIL \"DANE: no STARTTLS with "
 	    "mx.example, its TLSA records require TLS\""), 3);
 }
+
+/* ---- audit and opt-in ---------------------------------------------------- */
+
+#include <db.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char access_path[64];
+
+/* An access map as makemap hash writes it: lower-case keys, no NUL. */
+static void
+access_map(const char *const *kv)
+{
+	DB *db;
+	int fd;
+
+	snprintf(access_path, sizeof(access_path), "/tmp/smdane-acc-XXXXXX");
+	fd = mkstemp(access_path);
+	cr_assert(fd >= 0);
+	close(fd);
+	unlink(access_path);
+	cr_assert_eq(db_create(&db, NULL, 0), 0);
+	cr_assert_eq(db->open(db, NULL, access_path, NULL, DB_HASH, DB_CREATE,
+	    0600), 0, "cannot create %s", access_path);
+	for (; kv[0] != NULL; kv += 2) {
+		DBT k, v;
+
+		memset(&k, 0, sizeof(k));
+		memset(&v, 0, sizeof(v));
+		k.data = (void *)kv[0];
+		k.size = (u_int32_t)strlen(kv[0]);
+		v.data = (void *)kv[1];
+		v.size = (u_int32_t)strlen(kv[1]);
+		cr_assert_eq(db->put(db, NULL, &k, &v, 0), 0);
+	}
+	cr_assert_eq(db->close(db, 0), 0);
+	snprintf(cfg.access_db, sizeof(cfg.access_db), "%s", access_path);
+}
+
+/*
+ * An audited destination whose certificate matches no TLSA record: the
+ * facts are gathered and the session checked as with "dane", the
+ * would-be refusal is logged once (mode=audit), sendmail is told OK.
+ */
+Test(glue, audit_logs_the_refusal_and_lets_the_mail_go)
+{
+	SSL *ssl = SSL_new(ctx);
+	struct smdane_conn c;
+	const char *server, *nexthop;
+
+	mt_dest("example.com", "", MT_AUTH, 3);
+	dlv_begin(SMDANE_MODE_AUDIT, 25);
+	cr_assert_str_eq(ask("try_tls", "none", "example.com", NULL, NULL),
+	    "OK");
+	cr_assert(dlv_pending_get(&server, &nexthop), "an audited connection "
+	    "gets the policy applied");
+	memset(&c, 0, sizeof(c));
+	c.tls = 1;
+	c.level = DANE_LEVEL_AUTH;
+	snprintf(c.auth.detail, sizeof(c.auth.detail), "no matching DANE "
+	    "TLSA records");
+	c.checked_against = smdane_policy_digest(dlv_policy(MX,
+	    "example.com")->policy, 25);
+	cr_assert_eq(conns_record(ssl, cert, MX, &c, 1), 0);
+	cr_assert_str_eq(ask("tls_server", "FAIL", "example.com", NULL, fp),
+	    "OK");
+	cr_assert_str_eq(ask("tls_rcpt", "FAIL", "example.com",
+	    "example.com", fp), "OK");
+	/* once, at tls_server: tls_rcpt would say the same again */
+	cr_assert_eq(mt_nlog, 1, "got %zu lines", mt_nlog);
+	cr_assert_eq(mt_logged("dane=dane, nexthop=example.com, "
+	    "base=mx.example, mode=audit, reason=usable TLSA records"), 1,
+	    "got %zu lines: %s", mt_nlog, mt_log[0]);
+	cr_assert_eq(mt_logged("verdict=FAIL \"DANE: no TLSA record of "
+	    "mx.example matched the certificate: no matching DANE TLSA "
+	    "records\""), 1, "got %s", mt_log[0]);
+	SSL_free(ssl);
+}
+
+/* Audit never refuses, not even where "dane" would skip the host or
+ * defer for a DNS failure, and not without STARTTLS. */
+Test(glue, audit_never_refuses)
+{
+	mt_dest("skip.example", "", MT_SKIP, 3);
+	mt_dest_error("dnsfail.example", DANE_ERR_RESOLVER);
+	mt_dest("example.com", "", MT_AUTH, 3);
+	dlv_begin(SMDANE_MODE_AUDIT, 25);
+	cr_assert_str_eq(ask("try_tls", "none", "skip.example", NULL, NULL),
+	    "OK");
+	cr_assert_eq(mt_nlog, 0, "try_tls logged in audit mode");
+	cr_assert_str_eq(ask("tls_server", "FAIL", "skip.example", NULL, fp),
+	    "OK");
+	cr_assert_eq(mt_logged("mode=audit"), 1, "got %s", mt_log[0]);
+	dlv_begin(SMDANE_MODE_AUDIT, 25);
+	cr_assert_str_eq(ask("tls_server", "none", "dnsfail.example", NULL,
+	    NULL), "OK");
+	cr_assert_eq(mt_logged("dane=error, nexthop=dnsfail.example, "
+	    "mode=audit, verdict=FAIL \"DANE: DNS lookups impossible"), 1,
+	    "got %s", mt_log[mt_nlog - 1]);
+	dlv_begin(SMDANE_MODE_AUDIT, 25);
+	cr_assert_str_eq(ask("tls_server", "none", "example.com", NULL,
+	    NULL), "OK");
+	cr_assert_eq(mt_logged("verdict=FAIL \"DANE: no STARTTLS with "
+	    "mx.example"), 1, "got %s", mt_log[mt_nlog - 1]);
+}
+
+/* A configuration error defers every DANE delivery, but an audit
+ * mailer's only logs it. */
+Test(glue, audit_mailer_with_bad_setting)
+{
+	mt_dest("example.com", "", MT_AUTH, 3);
+	smdane_config_parse_line(&cfg, "D{smdane_usage01}pkix\n");
+	dlv_begin(SMDANE_MODE_AUDIT, 25);
+	cr_assert_str_eq(ask("tls_server", "OK", "example.com", NULL, fp),
+	    "OK");
+	cr_assert_eq(mt_logged("mode=audit, verdict=FAIL \"DANE configuration "
+	    "error: bad value for smdane_usage01: pkix\""), 1, "got %s",
+	    mt_log[0]);
+}
+
+/*
+ * Opt-in: DANE only for destinations a DANE: entry names; for all others
+ * no DNS, no policy applied, no log line, OK.
+ */
+Test(glue, optin_only_where_an_entry_says)
+{
+	static const char *const kv[] = {
+		"dane:example.com", "dane",
+		"dane:only.example", "dane-only",
+		"dane:audited.example", "audit",
+		"dane:bad.example", "secure",
+		NULL, NULL,
+	};
+	const char *server, *nexthop;
+
+	access_map(kv);
+	mt_dest("example.com", "", MT_AUTH, 3);
+	mt_dest("only.example", "", MT_OPP, 3);
+	mt_dest("other.example", "", MT_SKIP, 3);
+	mt_dest("audited.example", "", MT_SKIP, 3);
+	dlv_begin(SMDANE_MODE_OPTIN, 25);
+	/* no entry: stock */
+	cr_assert_str_eq(ask("try_tls", "none", "other.example", NULL, NULL),
+	    "OK");
+	cr_assert(!dlv_pending_get(&server, &nexthop), "policy applied to a "
+	    "destination without an entry");
+	cr_assert_str_eq(ask("tls_server", "FAIL", "other.example", NULL, fp),
+	    "OK");
+	cr_assert_eq(mt_calls_for("other.example", MX), 0, "DNS looked up "
+	    "for a destination without an entry");
+	cr_assert_eq(mt_nlog, 0);
+	/* DANE: example.com dane: enforced */
+	dlv_begin(SMDANE_MODE_OPTIN, 25);
+	cr_assert_str_eq(ask("try_tls", "none", "example.com", NULL, NULL),
+	    "OK");
+	cr_assert(dlv_pending_get(&server, &nexthop));
+	cr_assert_str_eq(ask("tls_server", "NONE", "example.com", NULL, NULL),
+	    "FAIL \"DANE: no STARTTLS with mx.example, its TLSA records "
+	    "require TLS\"");
+	/* DANE: only.example dane-only */
+	dlv_begin(SMDANE_MODE_OPTIN, 25);
+	cr_assert_str_eq(ask("tls_server", "OK", "only.example", NULL, fp),
+	    "FAIL \"DANE required but MX RRset not DNSSEC signed for "
+	    "mx.example\"");
+	/* DANE: audited.example audit */
+	dlv_begin(SMDANE_MODE_OPTIN, 25);
+	cr_assert_str_eq(ask("tls_server", "OK", "audited.example", NULL, fp),
+	    "OK");
+	cr_assert_eq(mt_logged("nexthop=audited.example, base=mx.example, "
+	    "mode=audit"), 1, "got %s", mt_log[mt_nlog - 1]);
+	/* a bad value defers, naming the key */
+	dlv_begin(SMDANE_MODE_OPTIN, 25);
+	cr_assert_str_eq(ask("tls_server", "OK", "bad.example", NULL, fp),
+	    "FAIL \"DANE: bad access map entry dane:bad.example secure\"");
+	unlink(access_path);
+}
+
+/* A DANE: entry "audit" for one destination of an enforcing mailer. */
+Test(glue, audit_entry_in_an_enforcing_mailer)
+{
+	static const char *const kv[] = { "dane:audited.example", "audit",
+		NULL, NULL };
+
+	access_map(kv);
+	mt_dest("audited.example", "", MT_SKIP, 3);
+	mt_dest("skip.example", "", MT_SKIP, 3);
+	dlv_begin(SMDANE_MODE_ONLY, 25);
+	cr_assert_str_eq(ask("try_tls", "none", "audited.example", NULL, NULL),
+	    "OK");
+	cr_assert_str_eq(ask("tls_server", "OK", "audited.example", NULL, fp),
+	    "OK");
+	dlv_begin(SMDANE_MODE_ONLY, 25);
+	cr_assert_str_neq(ask("try_tls", "none", "skip.example", NULL, NULL),
+	    "OK");
+	unlink(access_path);
+}
