@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include "module.h"
 
@@ -315,6 +317,36 @@ peer_port(int fd)
 }
 
 /*
+ * Audit: the session was checked with the TLSA records, but sendmail's
+ * own rules (TLS_Srv: VERIFY, ...) must see the verification stock
+ * sendmail would have made: the peer chain against sendmail's CA store,
+ * without DANE and without names.  That result replaces the DANE one.
+ */
+static void
+stock_verify_result(SSL *ssl)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl));
+	X509 *leaf = SSL_get0_peer_certificate(ssl);
+	X509_STORE_CTX *xs;
+	long result = X509_V_ERR_UNSPECIFIED;
+
+	if (leaf != NULL && store != NULL &&
+	    (xs = X509_STORE_CTX_new()) != NULL) {
+		if (X509_STORE_CTX_init(xs, store, leaf,
+		    SSL_get_peer_cert_chain(ssl)) == 1 &&
+		    X509_STORE_CTX_set_default(xs, "ssl_server") == 1) {
+			if (X509_verify_cert(xs) == 1)
+				result = X509_V_OK;
+			else if ((result = X509_STORE_CTX_get_error(xs)) ==
+			    X509_V_OK)
+				result = X509_V_ERR_UNSPECIFIED;
+		}
+		X509_STORE_CTX_free(xs);
+	}
+	SSL_set_verify_result(ssl, result);
+}
+
+/*
  * SSL_connect() of the pending connection: on the first call for an
  * SSL object apply the policy (SNI, TLSA records, reference names);
  * when the handshake completes, record what it showed.
@@ -379,6 +411,8 @@ dlv_connect(SSL *ssl, int (*next)(void *))
 			smdane_log(LOG_ERR, "STARTTLS=client, relay=%s, "
 			    "dane=error, reason=cannot record the session",
 			    server);
+		if (D.pending_mode == SMDANE_MODE_AUDIT)
+			stock_verify_result(ssl);
 	} else {
 		err = SSL_get_error(ssl, r);
 		/* a failed handshake: sendmail closes only one of its two
