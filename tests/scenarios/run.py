@@ -317,6 +317,52 @@ def deliver(world, sc, phase):
     return obs
 
 
+PROBE_VERDICT = {"AUTH": "authenticated", "ENC": "encrypted",
+                 "OPP": "opportunistic", "DEFER": "deferred",
+                 "BOUNCE": "bounced"}
+
+
+def probe(world, sc):
+    """What sendmail-dane-check --json says sendmail would do with a
+    message to the row's destination, with the cf and access map the row
+    was delivered with: (verdict, the whole report or an error text)."""
+    tool = os.path.join(TOP_BUILDDIR, "tools", "sendmail-dane-check")
+    p = world.run([tool, "--json", "--cf", "/etc/mail/sendmail.cf",
+                   sc.domain])
+    try:
+        doc = json.loads(p.stdout)
+    except ValueError:
+        return None, "rc=%d, not JSON: %s %s" % (p.returncode,
+                                                 p.stdout[-200:],
+                                                 p.stderr[-200:])
+    dest = doc[0] if isinstance(doc, list) and doc else doc
+    if not isinstance(dest, dict) or "verdict" not in dest:
+        return None, "no verdict in %s" % p.stdout[-300:]
+    want_rc = 0 if dest["verdict"] in ("authenticated", "encrypted",
+                                       "opportunistic") else 1
+    if p.returncode != want_rc:
+        return dest["verdict"], "exit status %d for verdict %s" % (
+            p.returncode, dest["verdict"])
+    return dest["verdict"], dest
+
+
+def probe_errors(obs):
+    """The probe's verdict against what sendmail did ([] when equal)."""
+    if "probe" not in obs:
+        return []
+    verdict, report = obs["probe"]
+    did = outcome(obs)
+    if isinstance(report, str):
+        return ["probe: %s" % report]
+    if verdict != PROBE_VERDICT.get(did):
+        hosts = ", ".join("%s %s %s" % (h.get("name"), h.get("address"),
+                                        h.get("level"))
+                          for h in report.get("hosts", []))
+        return ["probe said %s, sendmail %s (hosts: %s)" % (
+            verdict, PROBE_VERDICT.get(did, did), hosts)]
+    return []
+
+
 def dane_lines(log):
     """The module's lines about one connection (not its process-wide
     errors, e.g. an unusable resolver, which name no relay)."""
@@ -443,6 +489,9 @@ def main():
                     help="a legend above the table, cut cells in notes")
     ap.add_argument("--wide", action="store_true",
                     help="no cell of the table cut")
+    ap.add_argument("--probe", action="store_true",
+                    help="also ask sendmail-dane-check what sendmail would "
+                    "do, and compare")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
     module, status = preflight("run.py")
@@ -461,6 +510,8 @@ def main():
                     make_cf(world, phase == "dane", sc)
                     current = sc.config_key()
                 results[(sc.name, phase)] = deliver(world, sc, phase)
+                if args.probe:
+                    results[(sc.name, phase)]["probe"] = probe(world, sc)
     except BaseException:
         world.stop()
         print("world kept in %s" % world.dir, file=sys.stderr)
@@ -471,6 +522,9 @@ def main():
         stock = results.get((sc.name, "stock"))
         dane = results.get((sc.name, "dane"))
         errs = check(sc, dane, args.upstream) if dane else []
+        if args.probe:
+            errs += ["dane: " + e for e in probe_errors(dane or {})]
+            errs += ["stock: " + e for e in probe_errors(stock or {})]
         failures += bool(errs)
         rows.append((sc, stock, dane, errs))
         if errs or args.verbose:
