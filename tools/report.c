@@ -146,7 +146,7 @@ keys_text(FILE *out, const struct probe_keys *k, const char *what)
 
 static void
 text_session(FILE *out, const struct probe_host *h,
-    const struct probe_session *ss, const char *label)
+    const struct probe_session *ss, const char *label, int chain)
 {
 	const struct dane_policy *p = h->policy;
 	time_t now = time(NULL);
@@ -182,7 +182,7 @@ text_session(FILE *out, const struct probe_host *h,
 	}
 	fprintf(out, "    TLS       %s %s, SNI %s, ${verify} %s\n", ss->version,
 	    ss->cipher, ss->sni[0] != '\0' ? ss->sni : "none", ss->verify);
-	for (i = 0; i < ss->chain_len; i++) {
+	for (i = 0; chain && i < ss->chain_len; i++) {
 		const struct probe_cert *c = &ss->chain[i];
 		double days = difftime(c->not_after_t, now) / 86400.0;
 
@@ -248,10 +248,11 @@ text_address(FILE *out, const struct view *v, const struct probe_dest *d,
 		    "(TLSFallbacktoClear or TLS_Clt_Features flag C)\n");
 	if (d->no_connect)
 		fprintf(out, "    (not connected: --no-connect)\n");
-	text_session(out, h, &a->main, NULL);
+	/* the chain once: of the session DANE was applied to, if any */
+	text_session(out, h, &a->main, NULL, !a->dane.tried);
 	if (a->dane.tried)
 		text_session(out, h, &a->dane, "with DANE applied (what mode "
-		    "dane would do):");
+		    "dane would do):", 1);
 	for (i = 0; i < PROBE_KEYTYPES; i++) {
 		const struct probe_session *k = &a->kt[i];
 
@@ -622,6 +623,24 @@ j_tlsa(struct jb *b, const struct probe_host *h,
 	return arr;
 }
 
+/* "a b c" as ["a", "b", "c"] */
+static json_object *
+j_words(struct jb *b, const char *s)
+{
+	json_object *arr = jarr(b);
+	size_t n;
+
+	while (*s != '\0') {
+		while (*s == ' ')
+			s++;
+		if ((n = strcspn(s, " ")) == 0)
+			break;
+		jpush(b, arr, json_object_new_string_len(s, (int)n));
+		s += n;
+	}
+	return arr;
+}
+
 static json_object *
 j_chain(struct jb *b, const struct probe_session *ss, time_t now)
 {
@@ -635,7 +654,7 @@ j_chain(struct jb *b, const struct probe_session *ss, time_t now)
 		jint(b, o, "depth", (int64_t)i);
 		jstr(b, o, "subject", c->subject);
 		jstr(b, o, "issuer", c->issuer);
-		jstr(b, o, "names", c->names);
+		jset(b, o, "names", j_words(b, c->names));
 		jstr(b, o, "key", c->key);
 		jstr(b, o, "not_before", c->not_before);
 		jstr(b, o, "not_after", c->not_after);

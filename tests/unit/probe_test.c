@@ -746,6 +746,8 @@ Test(json, shape_of_a_destination)
 	cr_assert_eq(strlen(json_object_get_string(member(x, "spki_sha256",
 	    json_type_string))), 64);
 	member(x, "not_after", json_type_string);
+	cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(
+	    member(x, "names", json_type_array), 0)), "mx2.example.com");
 	member(x, "days_left", json_type_int);
 	json_object_put(top);
 	free(buf);
