@@ -621,7 +621,7 @@ run(struct cli *c)
 	    d.nexthop[0] == '[';
 	if (k > 0 && d.nexthop[k - 1] == '.')
 		d.nexthop[k - 1] = '\0';
-	for (k = 0; d.nexthop[k] != '\0'; k++)
+	for (k = 0; d.nexthop[0] != '[' && d.nexthop[k] != '\0'; k++)
 		d.nexthop[k] = (char)tolower((unsigned char)d.nexthop[k]);
 	d.port = v.port;
 	d.no_connect = c->no_connect;
