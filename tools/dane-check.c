@@ -588,6 +588,17 @@ run(struct cli *c)
 			return 2;
 		}
 	}
+	if (v.access_path[0] != '\0' && access(v.access_path, R_OK) != 0 &&
+	    errno == EACCES) {
+		/* sendmail reads it as root; a refusal here would be ours */
+		snprintf(v.access_denied, sizeof(v.access_denied), "%s",
+		    v.access_path);
+		v.access_path[0] = '\0';
+		note(&ri, "the access map %s cannot be read by this user (%s): "
+		    "its DANE:, Try_TLS: and TLS_Clt_Features: entries are "
+		    "not considered; run as root for sendmail's whole view",
+		    v.access_denied, strerror(errno));
+	}
 	/* the cf's settings, the options over them */
 	s = v.cfg.settings;
 	if (c->s_set)
@@ -604,6 +615,24 @@ run(struct cli *c)
 		c->rc.unbound_conf = v.cfg.unbound_conf;
 	if (c->rc.timeout_ms == 0)
 		c->rc.timeout_ms = v.cfg.dns_timeout_ms;
+	/* files sendmail (root) reads that this user cannot: a verdict
+	 * made without them would be the tool's, not sendmail's */
+	{
+		const char *files[] = { c->rc.trust_anchor != NULL ?
+		    c->rc.trust_anchor : DANE_TRUST_ANCHOR_DEFAULT,
+		    c->rc.unbound_conf, c->rc.resolv_conf != NULL ?
+		    c->rc.resolv_conf : "/etc/resolv.conf" };
+
+		for (k = 0; k < sizeof(files) / sizeof(files[0]); k++)
+			if (files[k] != NULL && access(files[k], R_OK) != 0 &&
+			    errno == EACCES) {
+				fprintf(stderr, PROG ": %s: %s (sendmail reads "
+				    "it as root; run as root)\n", files[k],
+				    strerror(errno));
+				view_free(&v);
+				return 2;
+			}
+	}
 	if (view_route(&v, c->sendmail, c->dest, c->mailer,
 	    VIEW_BV_TIMEOUT) != 0) {
 		fprintf(stderr, PROG ": %s\n", v.route_error);

@@ -356,9 +356,13 @@ report_text(FILE *out, const struct report_info *ri)
 		    " (audit: logged, not enforced)" :
 		    v->mailer_mode == SMDANE_MODE_OPTIN ? " (DANE only where "
 		    "a DANE: entry says so)" : "");
-	fprintf(out, "  access map  %s%s%s%s\n", v->access_path[0] ?
-	    v->access_path : "none", v->access_path[0] ? " (" : "",
-	    v->access_from, v->access_path[0] ? ")" : "");
+	if (v->access_denied[0] != '\0')
+		fprintf(out, "  access map  %s: not readable by this user, not "
+		    "looked up\n", v->access_denied);
+	else
+		fprintf(out, "  access map  %s%s%s%s\n", v->access_path[0] ?
+		    v->access_path : "none", v->access_path[0] ? " (" : "",
+		    v->access_from, v->access_path[0] ? ")" : "");
 	if (v->cfg.access_unreadable[0] != '\0')
 		fprintf(out, "              a map of type %s: its DANE: entries "
 		    "are not seen by the module\n", v->cfg.access_unreadable);
@@ -896,6 +900,7 @@ report_json_object(const struct report_info *ri)
 	jstr(&b, sv, "route_from", v->route_from);
 	jbool(&b, sv, "bv_failed", v->bv_failed);
 	jstr_or_null(&b, sv, "access_map", v->access_path);
+	jstr_or_null(&b, sv, "access_map_unreadable", v->access_denied);
 	jstr_or_null(&b, sv, "fallback_mx", v->fallback_mx);
 	jstr_or_null(&b, sv, "fallback_smarthost", v->fallback_smarthost);
 	jbool(&b, sv, "tls_fallback_clear", v->tls_fallback_clear);

@@ -220,8 +220,24 @@ view_parse_bv(const char *text, char *mailer, size_t msize, char *host,
 		err[0] = '\0';
 		return 0;
 	}
-	if (err[0] == '\0')
-		snprintf(err, esize, "no \"deliverable\" line");
+	if (err[0] == '\0') {
+		/* sendmail's last line says why, e.g. "Program mode
+		 * requires special privileges" */
+		const char *last = NULL;
+
+		for (p = text; *p != '\0'; p = *eol != '\0' ? eol + 1 : eol) {
+			eol = strchr(p, '\n');
+			if (eol == NULL)
+				eol = p + strlen(p);
+			if (eol > p && strncmp(p, "Warning:", 8) != 0)
+				last = p;
+		}
+		if (last != NULL)
+			snprintf(err, esize, "%.*s", (int)strcspn(last, "\n"),
+			    last);
+		else
+			snprintf(err, esize, "no \"deliverable\" line");
+	}
 	return -1;
 }
 

@@ -114,6 +114,8 @@ struct view {
 	int tls_fallback_clear;
 	char access_path[1024];		/* "" none */
 	char access_from[64];		/* where access_path came from */
+	char access_denied[1024];	/* a map this user cannot read (not
+					 * looked up; sendmail, as root, can) */
 	struct dane_access *access;
 	/* the destination's route */
 	char address[DANE_NAME_MAX + 16]; /* what -bv was asked about */

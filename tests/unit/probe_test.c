@@ -801,6 +801,12 @@ Test(view, bv_output)
 	cr_assert_str_eq(e, "User unknown");
 	cr_assert_eq(view_parse_bv("", m, sizeof(m), h, sizeof(h), e,
 	    sizeof(e)), -1);
+	cr_assert_eq(view_parse_bv("can not chdir(/var/spool/mqueue/): "
+	    "Permission denied\nProgram mode requires special privileges, "
+	    "e.g., root or TrustedUser.\n", m, sizeof(m), h, sizeof(h), e,
+	    sizeof(e)), -1);
+	cr_assert_str_eq(e, "Program mode requires special privileges, e.g., "
+	    "root or TrustedUser.");
 }
 
 Test(view, mailer_lines)
