@@ -507,7 +507,7 @@ probe_address(const struct cli *c, struct view *v, struct probe_dest *d,
 	}
 	/* mode none: what mode dane would have made of this host */
 	if (a->mode == SMDANE_MODE_NONE && h->policy != NULL &&
-	    a->main.connected && a->main.greeting_code / 100 == 2 &&
+	    a->mode_error[0] == '\0' &&
 	    (gated ? v->mailer_mode == SMDANE_MODE_NONE : 1)) {
 		const struct probe_session *w = &a->main;
 		const char *wv = verify;
