@@ -461,7 +461,10 @@ report_text(FILE *out, const struct report_info *ri)
 			    d->by_host > 1 ? "s" : "");
 	}
 	fprintf(out, "\n  %s\n", d->reason);
-	if (d->status[0] != '\0')
+	if (d->status[0] != '\0' && d->verdict == PROBE_V_BOUNCED)
+		fprintf(out, "  sendmail: stat=%s, returned to the sender\n",
+		    d->status);
+	else if (d->status[0] != '\0')
 		fprintf(out, "  mailq: (%s)\n", d->status);
 	if (d->no_connect)
 		fprintf(out, "  (predicted from the DNS alone: --no-connect)\n");
