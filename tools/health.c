@@ -475,11 +475,12 @@ ub_make(struct hctx *h)
 	} else if (strcmp(h->upstream, UPSTREAM_RECURSE) != 0) {
 		snprintf(buf, sizeof(buf), "%s", h->upstream);
 		for (p = buf; (tok = strsep(&p, " \t,")) != NULL;) {
-			if (*tok != '\0' && (r = ub_ctx_set_fwd(ub, tok)) != 0) {
-				h->ub_error = xfmt(h, "upstream address %s: %s",
-				    tok, ub_strerror(r));
-				goto fail;
-			}
+			if (*tok == '\0' || (r = ub_ctx_set_fwd(ub,
+			    tok)) == 0)
+				continue;
+			h->ub_error = xfmt(h, "upstream address %s: %s", tok,
+			    ub_strerror(r));
+			goto fail;
 		}
 	}
 	h->ub = ub;
@@ -1200,7 +1201,8 @@ upstream_dnssec(struct hctx *h, struct health_report *r, const char *spec,
 		return;
 	}
 	if (ldns_str2rdf_dname(&root, ".") != LDNS_STATUS_OK ||
-	    ldns_str2rdf_dname(&dsn, ds_name) != LDNS_STATUS_OK) {
+	    (ds_name != NULL && ldns_str2rdf_dname(&dsn, ds_name) !=
+	    LDNS_STATUS_OK)) {
 		h->nomem = 1;
 		goto out;
 	}
@@ -1230,6 +1232,11 @@ upstream_dnssec(struct hctx *h, struct health_report *r, const char *spec,
 	    LDNS_RR_TYPE_DNSKEY, NULL) == 0) {
 		STEP("upstream-dnssec", spec, HEALTH_FAIL, "upstream %s "
 		    "strips RRSIG records: " UPSTREAM_FIX, spec);
+	} else if (ds_name == NULL) {
+		STEP("upstream-dnssec", spec, HEALTH_OK, "upstream %s "
+		    "passes DNSSEC records (the root DNSKEY RRset with its "
+		    "RRSIGs; DS not asked: no signed delegation from the root "
+		    "found)%s", spec, d.tcp ? ", over TCP" : "");
 	} else {
 		dq_free(&d);
 		direct_ask(h, addr, port, ds_name, LDNS_RR_TYPE_DS,
@@ -1237,28 +1244,28 @@ upstream_dnssec(struct hctx *h, struct health_report *r, const char *spec,
 		sig_ds = d.reply != NULL && rrsigs(d.reply,
 		    LDNS_SECTION_ANSWER, dsn, LDNS_RR_TYPE_DS, NULL) > 0;
 		sig_deny = d.reply != NULL && (rrsigs(d.reply,
-		    LDNS_SECTION_AUTHORITY, NULL, LDNS_RR_TYPE_NSEC, NULL) > 0 ||
-		    rrsigs(d.reply, LDNS_SECTION_AUTHORITY, NULL,
+		    LDNS_SECTION_AUTHORITY, NULL, LDNS_RR_TYPE_NSEC,
+		    NULL) > 0 || rrsigs(d.reply, LDNS_SECTION_AUTHORITY, NULL,
 		    LDNS_RR_TYPE_NSEC3, NULL) > 0);
 		if (d.skipped)
-			STEP("upstream-dnssec", spec, HEALTH_SKIP, "upstream %s "
-			    "passes the root DNSKEY RRset with its RRSIGs; DS "
-			    "%s", spec, S(d.why));
+			STEP("upstream-dnssec", spec, HEALTH_SKIP, "upstream "
+			    "%s passes the root DNSKEY RRset with its RRSIGs; "
+			    "DS %s", spec, S(d.why));
 		else if (d.reply == NULL)
-			STEP("upstream-dnssec", spec, HEALTH_FAIL, "upstream %s "
-			    "passes the root DNSKEY RRset with its RRSIGs, but "
-			    "%s to a DS query (%s DS): " UPSTREAM_FIX, spec,
+			STEP("upstream-dnssec", spec, HEALTH_FAIL, "upstream "
+			    "%s passes the root DNSKEY RRset with its RRSIGs, "
+			    "but %s to a DS query (%s DS): " UPSTREAM_FIX, spec,
 			    S(d.why), ds_name);
 		else if (!sig_ds && !sig_deny)
-			STEP("upstream-dnssec", spec, HEALTH_FAIL, "upstream %s "
-			    "answers DS queries without RRSIG or signed denial "
-			    "(%s DS: %s): " UPSTREAM_FIX, spec, ds_name,
+			STEP("upstream-dnssec", spec, HEALTH_FAIL, "upstream "
+			    "%s answers DS queries without RRSIG or signed "
+			    "denial (%s DS: %s): " UPSTREAM_FIX, spec, ds_name,
 			    rcode_name(ldns_pkt_get_rcode(d.reply), rb,
 			    sizeof(rb)));
 		else
-			STEP("upstream-dnssec", spec, HEALTH_OK, "upstream %s "
-			    "passes DNSSEC records (root DNSKEY RRset and %s "
-			    "DS %s, with RRSIGs)%s", spec, ds_name, sig_ds ?
+			STEP("upstream-dnssec", spec, HEALTH_OK, "upstream "
+			    "%s passes DNSSEC records (root DNSKEY RRset and "
+			    "%s DS %s, with RRSIGs)%s", spec, ds_name, sig_ds ?
 			    "RRset" : "denial", d.tcp ? ", over TCP" : "");
 	}
 	dq_free(&d);
@@ -1267,36 +1274,65 @@ out:
 	ldns_rdf_deep_free(dsn);
 }
 
-/* The first name after the root apex (its NSEC), for a DS check. */
+#define DS_HOPS 4
+
+/*
+ * A signed delegation from the root, for the DS checks: the name after
+ * the apex in the root zone's NSEC chain ("aaa" in the IANA root), or,
+ * while the DS query for it is denied, the next name of the NSEC record
+ * in the denial (the root's, at that name), at most DS_HOPS names; the
+ * last name asked when none has a DS RRset; NULL when the root's NSEC
+ * RRset is not available.
+ */
 static char *
 ds_probe_name(struct hctx *h)
 {
+	char *name = NULL, *next;
+	ldns_rdf *q = NULL;
+	ldns_rr_list *l2;
 	struct ulook l;
-	ldns_rdf *root = NULL;
-	ldns_rr_list *an;
-	char *name = NULL;
 	size_t i;
+	int hop;
 
-	if (ldns_str2rdf_dname(&root, ".") != LDNS_STATUS_OK) {
-		h->nomem = 1;
-		return NULL;
-	}
-	ub_ask(h, ".", LDNS_RR_TYPE_NSEC, &l);
-	an = l.pkt != NULL ? ldns_pkt_answer(l.pkt) : NULL;
-	for (i = 0; an != NULL && i < ldns_rr_list_rr_count(an); i++) {
-		ldns_rr *rr = ldns_rr_list_rr(an, i);
+	for (hop = 0; hop <= DS_HOPS; hop++) {
+		ldns_rr_type t = hop == 0 ? LDNS_RR_TYPE_NSEC : LDNS_RR_TYPE_DS;
 
-		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC &&
-		    owned_by(rr, root) && ldns_rr_rd_count(rr) > 0 &&
-		    ldns_dname_label_count(ldns_rr_rdf(rr, 0)) > 0) {
-			name = rdf_name(h, ldns_rr_rdf(rr, 0));
+		if (ldns_str2rdf_dname(&q, hop == 0 ? "." : name) !=
+		    LDNS_STATUS_OK) {
+			h->nomem = 1;
 			break;
 		}
+		ub_ask(h, hop == 0 ? "." : name, t, &l);
+		if (hop > 0 && count_at(l.pkt, LDNS_SECTION_ANSWER, q, t) > 0) {
+			ulook_free(&l);
+			ldns_rdf_deep_free(q);
+			return name;	/* a DS RRset */
+		}
+		/* the root's NSEC at the name: in the answer, or the denial */
+		l2 = l.pkt == NULL ? NULL : hop == 0 ? ldns_pkt_answer(l.pkt) :
+		    ldns_pkt_authority(l.pkt);
+		next = NULL;
+		for (i = 0; l2 != NULL && i < ldns_rr_list_rr_count(l2); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(l2, i);
+
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC &&
+			    owned_by(rr, q) && ldns_rr_rd_count(rr) > 0 &&
+			    ldns_dname_label_count(ldns_rr_rdf(rr, 0)) > 0) {
+				next = rdf_name(h, ldns_rr_rdf(rr, 0));
+				break;
+			}
+		}
+		ulook_free(&l);
+		ldns_rdf_deep_free(q);
+		q = NULL;
+		if (next == NULL || hop == DS_HOPS) {
+			free(next);
+			break;	/* the end of the chain, or no NSEC */
+		}
+		free(name);
+		name = next;
 	}
-	ulook_free(&l);
-	ldns_rdf_deep_free(root);
-	/* "invalid." (RFC 6761) is never delegated: a signed denial */
-	return name != NULL ? name : xdup(h, "invalid");
+	return name;
 }
 
 /*
@@ -1348,14 +1384,26 @@ validate(struct hctx *h, struct health_report *r, const char *name,
 	return ok;
 }
 
+/* bogus_name, "name" or "name/TYPE" (default A), must fail validation */
 static void
-bogus_check(struct hctx *h, struct health_report *r, const char *name)
+bogus_check(struct hctx *h, struct health_report *r, const char *spec)
 {
-	char subj[300];
+	char name[300], subj[320];
+	const char *slash = strrchr(spec, '/');
+	ldns_rr_type type = LDNS_RR_TYPE_A;
 	struct ulook l;
 
-	snprintf(subj, sizeof(subj), "%s/A", name);
-	ub_ask(h, name, LDNS_RR_TYPE_A, &l);
+	snprintf(name, sizeof(name), "%.*s", slash != NULL ?
+	    (int)(slash - spec) : (int)strlen(spec), spec);
+	if (slash != NULL && (type = ldns_get_rr_type_by_name(slash + 1)) ==
+	    0) {
+		STEP("validate", spec, HEALTH_FAIL, "%s: unknown type %s",
+		    spec, slash + 1);
+		return;
+	}
+	snprintf(subj, sizeof(subj), "%s/%s", name, slash != NULL ?
+	    slash + 1 : "A");
+	ub_ask(h, name, type, &l);
 	if (l.bogus)
 		STEP("validate", subj, HEALTH_OK, "%s fails validation, as "
 		    "it must: %s", subj, S(l.why));
@@ -1364,8 +1412,8 @@ bogus_check(struct hctx *h, struct health_report *r, const char *name)
 		    "but is signed wrongly: validation does not work", subj,
 		    l.secure ? "secure" : "insecure");
 	else
-		STEP("validate", subj, HEALTH_WARN, "%s: %s: cannot tell "
-		    "whether validation rejects it", subj,
+		STEP("validate", subj, l.skipped ? HEALTH_SKIP : HEALTH_WARN,
+		    "%s: %s: cannot tell whether validation rejects it", subj,
 		    l.why != NULL ? l.why : "no answer");
 	ulook_free(&l);
 }
@@ -1479,8 +1527,8 @@ health_check_opt(const struct dane_resolver_config *rc,
 	enum health_status ust;
 	char *problem = NULL, *ds_name = NULL, *list = NULL;
 	struct hctx hh, *h = &hh;
-	size_t i, anchor_at, first_up, last_up, first_val = 0, last_val = 0;
-	int up_bad = 0, validating, root = -1;
+	size_t i, k, anchor_at, first_up, last_up, first_val, nkind = 0;
+	int up_bad = 0, validating, root = -1, kind[3];
 
 	if (out == NULL)
 		return DANE_ERR_INVAL;
@@ -1523,9 +1571,10 @@ health_check_opt(const struct dane_resolver_config *rc,
 		STEP("validate", "./DNSKEY", HEALTH_FAIL, "not attempted: %s",
 		    S(h->ub_error));
 	else {
-		root = validate(h, r, ".", LDNS_RR_TYPE_DNSKEY);
+		kind[nkind++] = root = validate(h, r, ".",
+		    LDNS_RR_TYPE_DNSKEY);
 		r->dnssec_works = root == 1;
-		(void)validate(h, r, ".", LDNS_RR_TYPE_SOA);
+		kind[nkind++] = validate(h, r, ".", LDNS_RR_TYPE_SOA);
 	}
 	ds_name = ds_probe_name(h);
 
@@ -1535,26 +1584,34 @@ health_check_opt(const struct dane_resolver_config *rc,
 		    "upstream to pass DNSSEC records");
 	else
 		for (i = 0; i < r->upstream_count; i++)
-			upstream_dnssec(h, r, r->upstreams[i], S(ds_name));
+			upstream_dnssec(h, r, r->upstreams[i], ds_name);
 	last_up = r->step_count;
 	for (i = first_up; i < last_up; i++)
 		up_bad |= r->steps[i].status == HEALTH_FAIL;
 
-	if (validating) {
-		(void)validate(h, r, S(ds_name), LDNS_RR_TYPE_DS);
-		if (h->bogus_name != NULL)
-			bogus_check(h, r, h->bogus_name);
-	}
-	last_val = r->step_count;
+	if (validating && ds_name != NULL)
+		kind[nkind++] = validate(h, r, ds_name, LDNS_RR_TYPE_DS);
+	else if (validating)
+		STEP("validate", "DS", HEALTH_SKIP, "no DS asked for: no "
+		    "signed delegation from the root found (its NSEC RRset)");
 	/* what a failed validation most likely comes from */
-	for (i = first_val; validating && i < last_val; i++)
-		if (strcmp(r->steps[i].id, "validate") == 0 &&
-		    r->steps[i].status == HEALTH_FAIL)
+	for (i = first_val, k = 0; validating && k < nkind &&
+	    i < r->step_count; i++) {
+		if (strcmp(S(r->steps[i].id), "validate") != 0)
+			continue;
+		if (r->steps[i].status == HEALTH_FAIL)
 			append(h, &r->steps[i].reason, "; ", "%s", up_bad ?
-			    "see upstream-dnssec" : strstr(S(r->steps[i].reason),
-			    "no answer") != NULL ? "does the upstream answer? "
-			    "(see upstream)" : "check the trust anchor (see "
-			    "trust-anchor) and the upstream");
+			    "see upstream-dnssec" : kind[k] >= 0 ?
+			    "check the trust anchor (see trust-anchor) and the "
+			    "upstream" : r->upstream_mode ==
+			    HEALTH_UPSTREAM_RECURSE ? "can this host reach "
+			    "the root and authoritative servers (outbound DNS, "
+			    "port 53)?" : "does the upstream answer? (see "
+			    "upstream)");
+		k++;
+	}
+	if (validating && h->bogus_name != NULL)
+		bogus_check(h, r, h->bogus_name);
 	/* without an answer the anchor is untested */
 	if (anchor_at < r->step_count)
 		anchor_step(h, r, anchor_at, up_bad || root < 0);
@@ -1811,13 +1868,88 @@ str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The first upstream address (and port) to forward to; 0 recursing. */
+static int
+first_upstream(const struct hctx *h, char *addr, size_t size,
+    uint16_t *port)
+{
+	char line[512], spec[256], *p, *tok;
+	FILE *fp;
+	int found = 0;
+
+	if (h->upstream != NULL && strcmp(h->upstream, UPSTREAM_RECURSE) == 0)
+		return 0;
+	if (h->upstream != NULL) {
+		snprintf(line, sizeof(line), "%s", h->upstream);
+		for (p = line; (tok = strsep(&p, " \t,")) != NULL;)
+			if (*tok != '\0')
+				return split_addr(tok, addr, size, port);
+		return 0;
+	}
+	if ((fp = fopen(h->resolv_conf, "r")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), fp) != NULL)
+		found = sscanf(line, " nameserver %255s", spec) == 1;
+	fclose(fp);
+	return split_addr(found ? spec : "127.0.0.1", addr, size, port);
+}
+
+/*
+ * name/t through libunbound.  When that fails (bogus, SERVFAIL, no
+ * answer) and there is an upstream, it is asked directly with CD=1, so
+ * that a zone that does not validate can still be examined: the reply
+ * is then unvalidated (*sec BOGUS) and *why says why validation
+ * failed.  Returns the reply (the caller frees it), NULL with *ans
+ * FAILED when there is none.
+ */
+static ldns_pkt *
+lookup_any(struct hctx *h, const char *name, const ldns_rdf *q,
+    ldns_rr_type t, enum dane_answer *ans, enum dane_dnssec *sec,
+    char **why)
+{
+	char addr[128];
+	uint16_t port;
+	struct ulook l;
+	struct dq d;
+	ldns_pkt *pkt;
+	int rc;
+
+	*why = NULL;
+	ub_ask(h, name, t, &l);
+	ulook_class(&l, q, t, ans, sec);
+	if (*ans != DANE_ANSWER_FAILED) {
+		pkt = l.pkt;
+		l.pkt = NULL;
+		ulook_free(&l);
+		return pkt;
+	}
+	*why = xdup(h, l.why != NULL ? l.why : "failed");
+	ulook_free(&l);
+	if (!first_upstream(h, addr, sizeof(addr), &port))
+		return NULL;
+	direct_ask(h, addr, port, name, t, DQ_RD | DQ_CD | DQ_DO, &d);
+	pkt = d.reply;
+	d.reply = NULL;
+	dq_free(&d);
+	rc = pkt != NULL ? (int)ldns_pkt_get_rcode(pkt) : -1;
+	if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN) {
+		ldns_pkt_free(pkt);
+		return NULL;
+	}
+	*ans = count_at(pkt, LDNS_SECTION_ANSWER, q, t) > 0 ?
+	    DANE_ANSWER_FOUND : rc == LDNS_RCODE_NXDOMAIN ?
+	    DANE_ANSWER_NXDOMAIN : DANE_ANSWER_NODATA;
+	*sec = DANE_DNSSEC_BOGUS;
+	return pkt;
+}
+
 /* The closest enclosing zone of owner and its NS names. */
 static void
 find_zone(struct hctx *h, struct consistency_report *r)
 {
-	char name[300], *cut;
+	char name[300], *cut, *why = NULL, *first_why = NULL;
+	ldns_pkt *pkt = NULL;
 	ldns_rdf *q = NULL;
-	struct ulook l;
 	enum dane_answer ans;
 	enum dane_dnssec sec;
 	ldns_rr_list *an;
@@ -1827,25 +1959,26 @@ find_zone(struct hctx *h, struct consistency_report *r)
 	for (;;) {
 		if (ldns_str2rdf_dname(&q, name) != LDNS_STATUS_OK) {
 			h->nomem = 1;
-			return;
+			break;
 		}
-		ub_ask(h, name, LDNS_RR_TYPE_NS, &l);
-		ulook_class(&l, q, LDNS_RR_TYPE_NS, &ans, &sec);
+		pkt = lookup_any(h, name, q, LDNS_RR_TYPE_NS, &ans, &sec, &why);
+		if (why != NULL && first_why == NULL)
+			first_why = xfmt(h, "NS lookup of %s: %s", name, why);
+		free(why);
+		why = NULL;
 		if (ans == DANE_ANSWER_FAILED) {
 			r->ns_answer = ans;
 			r->ns_dnssec = sec;
-			r->ns_why = xfmt(h, "NS lookup of %s: %s%s", name,
-			    l.bogus ? "validation failed: " : "",
-			    l.why != NULL ? l.why : "failed");
 			break;
 		}
 		/* an NS RRset owned by the name itself, not a CNAME's */
-		if (ans == DANE_ANSWER_FOUND && count_at(l.pkt,
+		if (ans == DANE_ANSWER_FOUND && count_at(pkt,
 		    LDNS_SECTION_ANSWER, q, LDNS_RR_TYPE_NS) > 0) {
 			r->ns_answer = ans;
-			r->ns_dnssec = sec;
+			r->ns_dnssec = first_why != NULL ? DANE_DNSSEC_BOGUS :
+			    sec;
 			r->zone = xdup(h, name);
-			an = ldns_pkt_answer(l.pkt);
+			an = ldns_pkt_answer(pkt);
 			for (i = 0; i < ldns_rr_list_rr_count(an); i++) {
 				ldns_rr *rr = ldns_rr_list_rr(an, i);
 
@@ -1856,12 +1989,14 @@ find_zone(struct hctx *h, struct consistency_report *r)
 			}
 			break;
 		}
-		ulook_free(&l);
+		ldns_pkt_free(pkt);
+		pkt = NULL;
 		ldns_rdf_deep_free(q);
 		q = NULL;
 		if (strcmp(name, ".") == 0) {
-			r->ns_why = xdup(h, "no NS RRset found up to the root");
-			return;
+			append(h, &first_why, "; ", "no NS RRset found up to "
+			    "the root");
+			break;
 		}
 		cut = strchr(name, '.');
 		if (cut == NULL)
@@ -1869,8 +2004,14 @@ find_zone(struct hctx *h, struct consistency_report *r)
 		else
 			memmove(name, cut + 1, strlen(cut + 1) + 1);
 	}
-	ulook_free(&l);
+	ldns_pkt_free(pkt);
 	ldns_rdf_deep_free(q);
+	if (first_why != NULL && r->zone != NULL)
+		r->ns_why = xfmt(h, "%s; the zone and its servers as the "
+		    "upstream gives them, unvalidated", first_why);
+	else if (first_why != NULL)
+		r->ns_why = xdup(h, first_why);
+	free(first_why);
 	if (r->ns_count > 1)
 		qsort(r->ns_names, r->ns_count, sizeof(*r->ns_names), str_cmp);
 	/* an NS RRset lists a name once; drop repeats */
@@ -1915,19 +2056,22 @@ find_servers(struct hctx *h, struct consistency_report *r)
 		size_t found = 0;
 
 		for (j = 0; j < 2; j++) {
-			struct ulook l;
+			char *lwhy = NULL;
 			ldns_rdf *q = NULL;
 			ldns_rr_list *an;
+			ldns_pkt *pkt;
 
 			if (ldns_str2rdf_dname(&q, r->ns_names[i]) !=
 			    LDNS_STATUS_OK) {
 				append(h, &why, ", ", "not a domain name");
 				break;
 			}
-			ub_ask(h, r->ns_names[i], types[j], &l);
-			ulook_class(&l, q, types[j], &ans, &sec);
-			an = l.pkt != NULL && ans == DANE_ANSWER_FOUND ?
-			    ldns_pkt_answer(l.pkt) : NULL;
+			/* a zone that does not validate: as the upstream
+			 * gives them (lookup_any) */
+			pkt = lookup_any(h, r->ns_names[i], q, types[j], &ans,
+			    &sec, &lwhy);
+			an = pkt != NULL && ans == DANE_ANSWER_FOUND ?
+			    ldns_pkt_answer(pkt) : NULL;
 			for (k = 0; an != NULL &&
 			    k < ldns_rr_list_rr_count(an); k++) {
 				ldns_rr *rr = ldns_rr_list_rr(an, k);
@@ -1955,8 +2099,9 @@ find_servers(struct hctx *h, struct consistency_report *r)
 			    sizeof(tb)), ans == DANE_ANSWER_FOUND ? "found" :
 			    ans == DANE_ANSWER_NXDOMAIN ? "NXDOMAIN" :
 			    ans == DANE_ANSWER_NODATA ? "NODATA" :
-			    l.why != NULL ? l.why : "failed");
-			ulook_free(&l);
+			    lwhy != NULL ? lwhy : "failed");
+			free(lwhy);
+			ldns_pkt_free(pkt);
 			ldns_rdf_deep_free(q);
 		}
 		if (found == 0) {
@@ -1970,9 +2115,86 @@ find_servers(struct hctx *h, struct consistency_report *r)
 	}
 }
 
+/* The zone's DNSKEY RRset when it validates secure, else NULL. */
+static ldns_rr_list *
+zone_keys(struct hctx *h, const char *zone, const ldns_rdf *z)
+{
+	ldns_rr_list *keys = NULL, *an;
+	enum dane_answer ans;
+	enum dane_dnssec sec;
+	struct ulook l;
+	size_t i;
+
+	ub_ask(h, zone, LDNS_RR_TYPE_DNSKEY, &l);
+	ulook_class(&l, z, LDNS_RR_TYPE_DNSKEY, &ans, &sec);
+	if (ans == DANE_ANSWER_FOUND && sec == DANE_DNSSEC_SECURE &&
+	    (keys = ldns_rr_list_new()) == NULL)
+		h->nomem = 1;
+	an = keys != NULL ? ldns_pkt_answer(l.pkt) : NULL;
+	for (i = 0; an != NULL && i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i), *c;
+
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_DNSKEY ||
+		    !owned_by(rr, z))
+			continue;
+		if ((c = ldns_rr_clone(rr)) == NULL ||
+		    !ldns_rr_list_push_rr(keys, c)) {
+			ldns_rr_free(c);
+			h->nomem = 1;
+		}
+	}
+	ulook_free(&l);
+	return keys;
+}
+
+/* Do the RRSIGs over the RRset of type t at owner verify with keys? */
+static void
+verify_rrset(struct hctx *h, struct health_server *s, const ldns_pkt *pkt,
+    const ldns_rdf *owner, ldns_rr_type t, const ldns_rr_list *keys)
+{
+	ldns_rr_list *set, *sigs, *an = ldns_pkt_answer(pkt);
+	ldns_status st;
+	size_t i;
+
+	s->rrsig_verified = -1;
+	if (keys == NULL)
+		return;
+	set = ldns_rr_list_new();
+	sigs = ldns_rr_list_new();
+	for (i = 0; set != NULL && sigs != NULL &&
+	    i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i), *c;
+		ldns_rr_type rt = ldns_rr_get_type(rr);
+		ldns_rdf *cov;
+
+		if (!owned_by(rr, owner) || (rt != t &&
+		    (rt != LDNS_RR_TYPE_RRSIG || (cov =
+		    ldns_rr_rrsig_typecovered(rr)) == NULL ||
+		    ldns_rdf2rr_type(cov) != t)))
+			continue;
+		if ((c = ldns_rr_clone(rr)) == NULL ||
+		    !ldns_rr_list_push_rr(rt == t ? set : sigs, c)) {
+			ldns_rr_free(c);
+			h->nomem = 1;
+		}
+	}
+	if (set == NULL || sigs == NULL)
+		h->nomem = 1;
+	else if (ldns_rr_list_rr_count(set) > 0 &&
+	    ldns_rr_list_rr_count(sigs) > 0) {
+		st = ldns_verify(set, sigs, keys, NULL);
+		s->rrsig_verified = st == LDNS_STATUS_OK;
+		if (st != LDNS_STATUS_OK)
+			s->rrsig_why = xdup(h, ldns_get_errorstr_by_id(st));
+	}
+	ldns_rr_list_deep_free(set);
+	ldns_rr_list_deep_free(sigs);
+}
+
 static void
 ask_server(struct hctx *h, struct consistency_report *r,
-    struct health_server *s, const ldns_rdf *owner, const ldns_rdf *zone)
+    struct health_server *s, const ldns_rdf *owner, const ldns_rdf *zone,
+    const ldns_rr_list *keys)
 {
 	char rb[32];
 	struct dq d;
@@ -2010,14 +2232,19 @@ ask_server(struct hctx *h, struct consistency_report *r,
 		    "answer");
 	} else {
 		s->state = HEALTH_SERVER_ANSWERED;
+		s->rrsig_verified = -1;
 		collect_rrs(h, d.reply, owner, &s->rrs, &s->rr_count);
 		if (s->rr_count > 0) {
+			ldns_rr_type t = LDNS_RR_TYPE_TLSA;
+
 			s->rrsig_count = rrsigs(d.reply, LDNS_SECTION_ANSWER,
-			    owner, LDNS_RR_TYPE_TLSA, &expired);
-			if (s->rrsig_count == 0)
+			    owner, t, &expired);
+			if (s->rrsig_count == 0) {
+				t = LDNS_RR_TYPE_CNAME;
 				s->rrsig_count = rrsigs(d.reply,
-				    LDNS_SECTION_ANSWER, owner,
-				    LDNS_RR_TYPE_CNAME, &expired);
+				    LDNS_SECTION_ANSWER, owner, t, &expired);
+			}
+			verify_rrset(h, s, d.reply, owner, t, keys);
 		} else
 			s->rrsig_count = rrsigs(d.reply,
 			    LDNS_SECTION_AUTHORITY, NULL, 0, &expired);
@@ -2129,13 +2356,14 @@ judge(struct hctx *h, struct consistency_report *r)
 	size_t i, answered = 0, differ = 0;
 	enum health_status st = HEALTH_OK;
 	char *ref = NULL, *s = NULL;
-	int serials = 0, serial_differs = 0;
+	int serials = 0, serial_differs = 0, signed_zone = 0;
 	uint32_t serial = 0;
 
 	if (r->zone == NULL) {
 		r->status = HEALTH_FAIL;
 		r->summary = xfmt(h, "the zone of %s was not found: %s",
-		    r->owner, S(r->ns_why));
+		    r->owner, r->ns_why != NULL ? r->ns_why :
+		    "NS lookups failed");
 		return;
 	}
 	for (i = 0; i < r->server_count; i++) {
@@ -2169,10 +2397,14 @@ judge(struct hctx *h, struct consistency_report *r)
 		    "to port 53 blocked here?)" : "");
 	} else if (differ == 0)
 		append(h, &s, "; ", "%zu of %zu server%s of %s answered, all "
-		    "with the same TLSA RRset (%s)%s", answered,
-		    r->server_count + r->omitted_count, r->server_count +
-		    r->omitted_count == 1 ? "" : "s", r->zone, S(ref),
-		    r->matches_validated == 1 ? ", as validated" : "");
+		    "%s%s%s%s", answered, r->server_count + r->omitted_count,
+		    r->server_count + r->omitted_count == 1 ? "" : "s",
+		    r->zone, ref != NULL && strcmp(ref, "no TLSA records") ==
+		    0 ? "with no TLSA records" : "with the same TLSA RRset (",
+		    ref != NULL && strcmp(ref, "no TLSA records") == 0 ? "" :
+		    S(ref), ref != NULL && strcmp(ref, "no TLSA records") ==
+		    0 ? "" : ")", r->matches_validated == 1 ?
+		    ", as validated" : "");
 	for (i = 0; i < r->server_count; i++) {
 		const struct health_server *v = &r->servers[i];
 		char *mine;
@@ -2187,11 +2419,15 @@ judge(struct hctx *h, struct consistency_report *r)
 		    "what most servers serve");
 		free(mine);
 	}
+	/* signed: the TLSA RRset validates, or some server signs it */
+	for (i = 0; i < r->server_count && !signed_zone; i++)
+		signed_zone = r->dnssec == DANE_DNSSEC_SECURE ||
+		    (r->servers[i].state == HEALTH_SERVER_ANSWERED &&
+		    r->servers[i].rrsig_count > 0);
 	for (i = 0; i < r->server_count; i++) {
 		const struct health_server *v = &r->servers[i];
 
-		if (v->state != HEALTH_SERVER_ANSWERED ||
-		    r->dnssec != DANE_DNSSEC_SECURE ||
+		if (v->state != HEALTH_SERVER_ANSWERED || !signed_zone ||
 		    (v->rrsig_count > 0 && !v->rrsig_expired))
 			continue;
 		st = HEALTH_FAIL;
@@ -2199,6 +2435,27 @@ judge(struct hctx *h, struct consistency_report *r)
 		    S(v->address), v->rr_count > 0 ? "RRset" : "denial",
 		    v->rrsig_count == 0 ? "without RRSIG records" :
 		    "with expired (or not yet valid) RRSIGs");
+	}
+	for (i = 0; i < r->server_count; i++) {
+		const struct health_server *v = &r->servers[i];
+
+		if (v->state != HEALTH_SERVER_ANSWERED ||
+		    v->rrsig_verified != 0 || v->rrsig_expired)
+			continue;
+		st = HEALTH_FAIL;
+		append(h, &s, "; ", "%s (%s) serves RRSIGs that do not verify "
+		    "with the zone's DNSKEY RRset (%s)", S(v->name),
+		    S(v->address), S(v->rrsig_why));
+	}
+	if (r->answer == DANE_ANSWER_FAILED) {
+		st = worse(st, r->bogus ? HEALTH_FAIL : HEALTH_WARN);
+		append(h, &s, "; ", "the TLSA RRset %s: %s", r->bogus ?
+		    "does not validate" : "lookup failed", S(r->why));
+	}
+	if (r->ns_why != NULL) {
+		st = worse(st, r->ns_dnssec == DANE_DNSSEC_BOGUS ? HEALTH_FAIL :
+		    HEALTH_WARN);
+		append(h, &s, "; ", "%s", r->ns_why);
 	}
 	if (answered > 0 && differ == 0 && r->matches_validated == 0) {
 		st = worse(st, HEALTH_WARN);
@@ -2254,6 +2511,7 @@ health_tlsa_consistency_opt(const char *owner,
 	struct consistency_report *r = out;
 	struct hctx hh, *h = &hh;
 	ldns_rdf *q = NULL, *z = NULL;
+	ldns_rr_list *keys = NULL;
 	char name[300];
 	struct ulook l;
 	size_t i;
@@ -2278,9 +2536,10 @@ health_tlsa_consistency_opt(const char *owner,
 	/* the reference: the RRset a validator gets */
 	ub_ask(h, name, LDNS_RR_TYPE_TLSA, &l);
 	ulook_class(&l, q, LDNS_RR_TYPE_TLSA, &r->answer, &r->dnssec);
-	if (r->answer == DANE_ANSWER_FAILED)
-		r->why = xfmt(h, "%s%s", l.bogus ? "validation failed: " : "",
-		    l.why != NULL ? l.why : "lookup failed");
+	if (r->answer == DANE_ANSWER_FAILED) {
+		r->bogus = l.bogus;
+		r->why = xdup(h, l.why != NULL ? l.why : "lookup failed");
+	}
 	else if (l.pkt != NULL)
 		collect_rrs(h, l.pkt, q, &r->rrs, &r->rr_count);
 	ulook_free(&l);
@@ -2290,14 +2549,16 @@ health_tlsa_consistency_opt(const char *owner,
 			h->nomem = 1;
 			goto out;
 		}
+		keys = zone_keys(h, r->zone, z);
 		find_servers(h, r);
 		for (i = 0; i < r->server_count; i++)
 			if (r->servers[i].address != NULL)
-				ask_server(h, r, &r->servers[i], q, z);
+				ask_server(h, r, &r->servers[i], q, z, keys);
 		compare(h, r, r->answer != DANE_ANSWER_FAILED);
 	}
 	judge(h, r);
 out:
+	ldns_rr_list_deep_free(keys);
 	ldns_rdf_deep_free(q);
 	ldns_rdf_deep_free(z);
 	hctx_done(h);
@@ -2327,11 +2588,13 @@ consistency_report_free(struct consistency_report *r)
 		free(r->servers[i].name);
 		free(r->servers[i].address);
 		free(r->servers[i].why);
+		free(r->servers[i].rrsig_why);
 		rrs_free(r->servers[i].rrs, r->servers[i].rr_count);
 	}
 	free(r->servers);
 	for (i = 0; i < r->omitted_count; i++)
 		free(r->omitted[i]);
 	free(r->omitted);
+	free(r->summary);
 	memset(r, 0, sizeof(*r));
 }

@@ -84,7 +84,7 @@ enum health_status {
 	HEALTH_OK = 0,
 	HEALTH_WARN = 1,	/* works, but something needs attention */
 	HEALTH_FAIL = 2,	/* DANE cannot work like this */
-	HEALTH_SKIP = 3		/* not applicable, or not done (reason says) */
+	HEALTH_SKIP = 3		/* not applicable, or not done */
 };
 /* "ok", "warn", "fail", "skip" */
 const char *health_status_name(enum health_status s);
@@ -95,14 +95,14 @@ const char *health_status_name(enum health_status s);
 
 struct health_options {
 	unsigned timeout_ms;	/* per query; 0 = HEALTH_TIMEOUT_MS */
-	unsigned budget_ms;	/* all queries of a call; 0 = HEALTH_BUDGET_MS */
+	unsigned budget_ms;	/* a call's queries; 0 = HEALTH_BUDGET_MS */
 	size_t max_servers;	/* consistency; 0 = HEALTH_SERVERS_MAX */
 	/* consistency: UDP/TCP port of the authoritative servers, 0 = 53 */
 	uint16_t port;
 	/*
-	 * health_check(): a name whose A RRset must fail validation (a
-	 * test zone with a broken signature), to show that validation
-	 * rejects what it must; NULL: no such step.
+	 * health_check(): "name" or "name/TYPE" (default A) whose answer
+	 * must fail validation (a test zone with a broken signature), to
+	 * show that validation rejects what it must; NULL: no such step.
 	 */
 	const char *bogus_name;
 };
@@ -118,11 +118,15 @@ struct health_options {
  *			 configured addresses, or recursion
  *	"upstream-dnssec" per upstream address (subject): asked directly
  *			 (RD=1, DO=1, CD=1), does it return the root DNSKEY
- *			 RRset with its RRSIGs, and a DS RRset (or a signed
- *			 denial) with RRSIGs; skip when recursing
- *	"validate"	 per query (subject "./DNSKEY", "./SOA", "NAME/DS",
- *			 bogus_name "/A"): validated through libunbound
- *			 against the trust anchor; secure is ok
+ *			 RRset with its RRSIGs, and the DS RRset of NAME (or
+ *			 a signed denial) with RRSIGs; skip when recursing
+ *	"validate"	 per query (subject "./DNSKEY", "./SOA", "NAME/DS"):
+ *			 validated through libunbound against the trust
+ *			 anchor; secure is ok.  NAME is the first signed
+ *			 delegation in the root zone's NSEC chain (at most 4
+ *			 NSEC queries; "aaa" in the IANA root), the DS check
+ *			 skipped when there is none.  With bogus_name also
+ *			 that name, whose answer must be bogus
  *	"libdane"	 libdane's own context and root DNSKEY probe, as the
  *			 sendmail module runs them (dnssec_unavailable)
  * subject is the file, address or "name/TYPE" concerned, or "".
@@ -131,7 +135,7 @@ struct health_step {
 	char *id;
 	char *subject;
 	enum health_status status;
-	char *reason;		/* one line, what is wrong and what to do */
+	char *reason;		/* one line: what is wrong, what to do */
 };
 
 /* A DS or DNSKEY record of the trust anchor file. */
@@ -167,14 +171,14 @@ struct health_report {
 	int anchor_readable;
 	/* every record parsed and at least one is a DS or DNSKEY */
 	int anchor_parses;
-	char *anchor_error;		/* why not, "line 3: ..."; NULL if fine */
+	char *anchor_error;		/* why not: "line 3: ..."; or NULL */
 	struct health_key *keys;
 	size_t key_count;
 	int root_ksk2017;		/* holds key tag 20326, not revoked */
 	/* the upstream */
 	enum health_upstream_mode upstream_mode;
-	char *upstream_source;		/* resolv.conf path, list, "recurse" */
-	char **upstreams;		/* "addr" or "addr@port"; none recursing */
+	char *upstream_source;		/* resolv.conf, list, "recurse" */
+	char **upstreams;		/* "addr", "addr@port"; or none */
 	size_t upstream_count;
 	int dnssec_works;		/* the root DNSKEY RRset validated */
 	struct health_step *steps;
@@ -198,8 +202,8 @@ void health_report_free(struct health_report *r);
 /* One answer dane_gather() used. */
 struct health_answer {
 	char *what;		/* "MX", "A/AAAA", "CNAME", "TLSA" */
-	char *name;		/* the name asked: next hop, host, TLSA owner */
-	char *expanded;		/* the end of a CNAME chain, NULL if none */
+	char *name;		/* asked: next hop, host, TLSA owner */
+	char *expanded;		/* the end of a CNAME chain, or NULL */
 	enum dane_answer answer;
 	enum dane_dnssec dnssec;
 	int bogus;		/* the answer failed DNSSEC validation */
@@ -212,10 +216,10 @@ struct health_answer {
 };
 
 struct health_answers {
-	struct health_answer *items;	/* in the order they were looked up */
+	struct health_answer *items;	/* in lookup order */
 	size_t count;
 	int dnssec_unavailable;		/* nothing looked up: see why */
-	char *unavailable_why;		/* the root DNSKEY probe's reason */
+	char *unavailable_why;		/* the root DNSKEY probe's why */
 };
 
 /*
@@ -235,7 +239,7 @@ void health_answers_free(struct health_answers *a);
 struct health_rr {
 	uint16_t type;		/* 52 (TLSA) or 5 (CNAME) */
 	uint32_t ttl;
-	char *text;		/* RDATA in presentation form, "3 1 1 0123..." */
+	char *text;		/* RDATA as text, "3 1 1 0123..." */
 	unsigned char *rdata;	/* canonical wire form of the RDATA */
 	size_t len;
 };
@@ -263,7 +267,15 @@ struct health_server {
 	size_t rr_count;
 	size_t rrsig_count;	/* RRSIGs over the RRset, or the denial */
 	int rrsig_expired;	/* all of them outside their validity */
-	int has_serial;		/* the zone's SOA serial, from this server */
+	/*
+	 * The RRset's RRSIGs checked with the zone's DNSKEY RRset (as
+	 * validated through libunbound): 1 one of them verifies now, 0
+	 * none does (rrsig_why says why, e.g. "Bogus DNSSEC signature"),
+	 * -1 not checked (no RRSIG, a denial, no secure DNSKEY RRset).
+	 */
+	int rrsig_verified;
+	char *rrsig_why;
+	int has_serial;		/* serial: the SOA serial it serves */
 	uint32_t serial;
 	/* ANSWERED only: which distinct RRset (report.variants); 0 is the
 	 * validated one when a server has it, else the most common */
@@ -273,16 +285,23 @@ struct health_server {
 
 struct consistency_report {
 	char *owner;		/* "_25._tcp.mx.example.com" */
-	char *zone;		/* the closest enclosing zone; NULL: not found */
+	char *zone;		/* closest enclosing zone; NULL: not found */
 	/* the zone's NS RRset through libunbound */
 	enum dane_answer ns_answer;
 	enum dane_dnssec ns_dnssec;
-	char *ns_why;		/* why the zone was not found, else NULL */
+	/*
+	 * Why the zone was not found, or why its NS RRset did not validate
+	 * (then, forwarding, the NS RRset and the servers' addresses are
+	 * as the upstream gives them when asked with CD=1, and ns_dnssec
+	 * is BOGUS); NULL when all went well.
+	 */
+	char *ns_why;
 	char **ns_names;	/* sorted */
 	size_t ns_count;
 	/* the TLSA RRset validated through libunbound (the reference) */
 	enum dane_answer answer;
 	enum dane_dnssec dnssec;
+	int bogus;		/* it failed DNSSEC validation */
 	char *why;		/* libunbound's why_bogus or failure, NULL */
 	struct health_rr *rrs;
 	size_t rr_count;
@@ -295,15 +314,17 @@ struct consistency_report {
 	/* variant 0 equals the validated RRset: 1 yes, 0 no, -1 no
 	 * validated answer to compare with */
 	int matches_validated;
-	int consistent;		/* 1: every ANSWERED server gave variant 0 */
+	int consistent;		/* 1: all ANSWERED servers: variant 0 */
 	unsigned timeout_ms;	/* per query, as used */
 	uint16_t port;		/* of the authoritative servers */
 	/*
 	 * ok: every server answered alike (and as validated); warn: those
 	 * that answered agree, some failed, were lame or were not asked,
-	 * or serials differ; fail: servers differ, a server of a signed
-	 * zone gave no valid-time RRSIG, no server answered or the zone
-	 * was not found.  summary says which servers, in one line.
+	 * serials differ, or the validated lookup failed without being
+	 * bogus; fail: servers differ, a server of a signed zone gave no
+	 * RRSIG, only expired ones or ones that do not verify, the TLSA
+	 * RRset is bogus, no server answered or the zone was not found.
+	 * summary says which servers, in one line.
 	 */
 	enum health_status status;
 	char *summary;
@@ -318,7 +339,11 @@ struct consistency_report {
  * truncated reply; the reply must match the query's ID and question)
  * for the TLSA RRset at owner and for the zone's SOA serial, and
  * compare the RRsets (RDATA in canonical form, TTLs aside) with each
- * other and with the validated RRset.
+ * other and with the validated RRset.  Each server's RRSIGs over the
+ * RRset are verified with the zone's DNSKEY RRset when that validates.
+ * When the NS RRset or an NS name's addresses do not validate, they are
+ * asked from the (first) upstream directly with CD=1, so that a zone
+ * that does not validate can still be examined; ns_why says so.
  */
 enum dane_result health_tlsa_consistency(const char *owner,
     const struct dane_resolver_config *rc, struct consistency_report *out);

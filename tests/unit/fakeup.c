@@ -44,6 +44,7 @@ struct zone {
 	int is_signed;
 	struct zone *parent;
 	ldns_key_list *keys;
+	int keys_borrowed;	/* another instance's (fu_start_at like) */
 	ldns_rr *ds;
 	ldns_rr_list *rrs;	/* SOA first; with RRSIG and NSEC if signed */
 };
@@ -210,13 +211,39 @@ link_parents(struct fakeup *u)
 	}
 }
 
+/* The key of the same zone in another instance, or NULL. */
+static ldns_key_list *
+keys_of(const struct fakeup *like, const struct zone *z)
+{
+	size_t i;
+
+	for (i = 0; like != NULL && i < like->nzones; i++)
+		if (name_eq(like->zones[i].origin, z->origin) &&
+		    like->zones[i].keys != NULL)
+			return like->zones[i].keys;
+	return NULL;
+}
+
 static void
-make_key(struct zone *z)
+make_key(struct zone *z, const struct fakeup *like)
 {
 	time_t now = time(NULL);
+	ldns_key_list *shared = keys_of(like, z);
 	ldns_rr *dnskey;
 	ldns_key *k;
 
+	if (shared != NULL) {
+		/* one zone, several servers: one key */
+		z->keys = shared;
+		z->keys_borrowed = 1;
+		k = ldns_key_list_key(shared, 0);
+		cr_assert_not_null(dnskey = ldns_key2rr(k));
+		ldns_rr_set_ttl(dnskey, TTL);
+		cr_assert_not_null(z->ds = ldns_key_rr2ds(dnskey, LDNS_SHA256));
+		ldns_rr_set_ttl(z->ds, TTL);
+		ldns_rr_list_push_rr(z->rrs, dnskey);
+		return;
+	}
 	k = ldns_key_new_frm_algorithm(LDNS_SIGN_ECDSAP256SHA256, 256);
 	cr_assert_not_null(k, "key: got none, want an ECDSA P-256 key");
 	ldns_key_set_pubkey_owner(k, ldns_rdf_clone(z->origin));
@@ -259,7 +286,8 @@ sign_zone(struct zone *z)
 }
 
 static void
-build(struct fakeup *u, const struct fu_zone *zones)
+build(struct fakeup *u, const struct fu_zone *zones,
+    const struct fakeup *like)
 {
 	size_t i;
 
@@ -280,7 +308,7 @@ build(struct fakeup *u, const struct fu_zone *zones)
 	link_parents(u);
 	for (i = 0; i < u->nzones; i++)
 		if (u->zones[i].is_signed)
-			make_key(&u->zones[i]);
+			make_key(&u->zones[i], like);
 	for (i = 1; i < u->nzones; i++) {
 		struct zone *z = &u->zones[i];
 		ldns_rr *ns = NULL;
@@ -965,12 +993,12 @@ struct fakeup *
 fu_start(const struct fu_zone *zones, const struct fu_fault *faults,
     int flags)
 {
-	return fu_start_at(zones, faults, flags, "127.0.0.1", 0);
+	return fu_start_at(zones, faults, flags, "127.0.0.1", 0, NULL);
 }
 
 struct fakeup *
 fu_start_at(const struct fu_zone *zones, const struct fu_fault *faults,
-    int flags, const char *addr, unsigned port)
+    int flags, const char *addr, unsigned port, const struct fakeup *like)
 {
 	struct fakeup *u;
 	size_t i;
@@ -982,7 +1010,7 @@ fu_start_at(const struct fu_zone *zones, const struct fu_fault *faults,
 		cr_assert_lt(i, FAULTS_MAX - 1, "got too many faults");
 		u->faults[i] = faults[i];
 	}
-	build(u, zones);
+	build(u, zones, like);
 	write_anchor(u);
 	listen_port(u, addr, port);
 	snprintf(u->upstream, sizeof(u->upstream), "%s@%u", addr,
@@ -1070,7 +1098,7 @@ fu_stop(struct fakeup *u)
 		ldns_rdf_deep_free(u->zones[i].origin);
 		ldns_rr_list_deep_free(u->zones[i].rrs);
 		ldns_rr_free(u->zones[i].ds);
-		if (u->zones[i].keys != NULL)
+		if (u->zones[i].keys != NULL && !u->zones[i].keys_borrowed)
 			ldns_key_list_free(u->zones[i].keys);
 	}
 	pthread_mutex_destroy(&u->mu);

@@ -9,7 +9,7 @@
  *	    const struct fu_fault *faults, int flags);
  *	struct fakeup *fu_start_at(const struct fu_zone *zones,
  *	    const struct fu_fault *faults, int flags, const char *addr,
- *	    unsigned port);
+ *	    unsigned port, const struct fakeup *like);
  *	const char *fu_upstream(const struct fakeup *u);
  *	unsigned fu_port(const struct fakeup *u);
  *	const char *fu_anchor(const struct fakeup *u);
@@ -44,15 +44,17 @@
  *	(e.g. another loopback address, 127.0.0.2) and port (0: a free
  *	one); several instances with the same port on different addresses
  *	play the authoritative servers of one zone, each with its own
- *	records and keys.
+ *	records.  With `like` (NULL: none), a signed zone that `like` also
+ *	has is signed with like's key, as a zone's servers share its key;
+ *	stop the instance before `like`.
  *
  *	fu_upstream() is the address for ub_ctx_set_fwd(), as
  *	"127.0.0.1@PORT", fu_port() that port.  fu_queries() writes the
  *	queries received so far, in order, as "name/TYPE" ("+tcp" over
  *	TCP), blank separated, names without the root dot; with all == 0
  *	the validator's own queries (DNSKEY, DS, RFC 8145 key tags) are
- *	left out and repeats of one query in a row count once.  fu_stop() stops the server
- *	and removes the trust anchor file.
+ *	left out and repeats of one query in a row count once.  fu_stop()
+ *	stops the server and removes the trust anchor file.
  *
  * DIAGNOSTICS
  *	Setup failures are Criterion assertion failures.
@@ -105,7 +107,7 @@ struct fakeup *fu_start(const struct fu_zone *zones,
     const struct fu_fault *faults, int flags);
 struct fakeup *fu_start_at(const struct fu_zone *zones,
     const struct fu_fault *faults, int flags, const char *addr,
-    unsigned port);
+    unsigned port, const struct fakeup *like);
 const char *fu_upstream(const struct fakeup *u);
 unsigned fu_port(const struct fakeup *u);
 const char *fu_anchor(const struct fakeup *u);

@@ -17,11 +17,15 @@
  *	  probe's reason when DNSSEC is unavailable; lookups not made are
  *	  left out.
  *	- health_tlsa_consistency(): the zone's NS RRset through the fake
- *	  upstream names ns1 and ns2 (and ns3), whose addresses
+ *	  upstream names ns1 and ns2 (and ns3, ns4), whose addresses
  *	  127.0.0.2, 127.0.0.3 (127.0.0.4) are further fake servers on one
- *	  port, each with its own records: the same TLSA RRset (ok), a
- *	  different one with another SOA serial (the server named), one
- *	  that does not answer (named as failed), more servers than asked.
+ *	  port, each with its own records signed with the zone's key: the
+ *	  same TLSA RRset (ok), a different one with another SOA serial
+ *	  (the server named), one that does not answer and one without an
+ *	  address (named as failed), more servers than asked (listed), a
+ *	  truncated UDP reply (TCP), a server without RRSIGs and one with a
+ *	  corrupted RRSIG (named), an NS RRset that does not validate (the
+ *	  servers as the upstream gives them, the reason said).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,12 +244,12 @@ struct anchor_case {
 	const char *name;
 	const char *text;		/* file contents; NULL: missing */
 	enum health_status want;
-	const char *reason;		/* in the trust-anchor step's reason */
+	const char *reason;		/* in the trust-anchor step's */
 	int readable, parses, ksk2017;
 	const char *known;		/* of the first key, "": none */
 	int revoked;
-	unsigned tag;			/* of the first key, 0: not checked */
-	int validates;			/* the fake root validates with it */
+	unsigned tag;			/* of the first key, 0: any */
+	int validates;			/* the fake root validates */
 };
 
 static void
@@ -496,8 +500,9 @@ struct world {
 
 /* The upstream's zone lists the servers; each server has its own. */
 static void
-world_start2(struct world *w, const char *extra_ns, const char *ns1_rrs,
-    const char *ns2_rrs, int ns2_signed, const struct fu_fault *ns2_faults)
+world_start3(struct world *w, const char *extra_ns, const char *ns1_rrs,
+    const char *ns2_rrs, int ns2_signed, const struct fu_fault *ns2_faults,
+    const struct fu_fault *up_faults)
 {
 	char up_rrs[512];
 	struct fu_zone up[] = {
@@ -513,12 +518,21 @@ world_start2(struct world *w, const char *extra_ns, const char *ns1_rrs,
 	snprintf(up_rrs, sizeof(up_rrs), "%s|%s%s|" TLSA(OWNER ".",
 	    TLSA_HEX), DELEGATION, extra_ns != NULL ? "|" : "",
 	    extra_ns != NULL ? extra_ns : "");
-	w->up = fu_start(up, NULL, 0);
-	w->ns1 = fu_start_at(z1, NULL, 0, "127.0.0.2", 0);
-	w->ns2 = fu_start_at(z2, ns2_faults, 0, "127.0.0.3", fu_port(w->ns1));
+	w->up = fu_start(up, up_faults, 0);
+	w->ns1 = fu_start_at(z1, NULL, 0, "127.0.0.2", 0, w->up);
+	w->ns2 = fu_start_at(z2, ns2_faults, 0, "127.0.0.3", fu_port(w->ns1),
+	    w->up);
 	w->rc = config(w->up, NULL);
 	w->o = options();
 	w->o.port = (uint16_t)fu_port(w->ns1);
+}
+
+static void
+world_start2(struct world *w, const char *extra_ns, const char *ns1_rrs,
+    const char *ns2_rrs, int ns2_signed, const struct fu_fault *ns2_faults)
+{
+	world_start3(w, extra_ns, ns1_rrs, ns2_rrs, ns2_signed, ns2_faults,
+	    NULL);
 }
 
 static void
@@ -531,9 +545,9 @@ world_start(struct world *w, const char *extra_ns, const char *ns1_rrs,
 static void
 world_stop(struct world *w)
 {
-	fu_stop(w->up);
 	fu_stop(w->ns1);
 	fu_stop(w->ns2);
+	fu_stop(w->up);		/* last: its keys are theirs too */
 }
 
 static void
@@ -588,6 +602,9 @@ Test(health, consistency_same_rrset_everywhere)
 		cr_expect_eq(r.servers[i].rr_count, 1);
 		cr_expect_gt(r.servers[i].rrsig_count, 0);
 		cr_expect_eq(r.servers[i].rrsig_expired, 0);
+		cr_expect_eq(r.servers[i].rrsig_verified, 1, "server %zu: "
+		    "rrsig_verified got %d (%s), want 1", i,
+		    r.servers[i].rrsig_verified, r.servers[i].rrsig_why);
 		cr_expect_eq(r.servers[i].has_serial, 1);
 		cr_expect_eq(r.servers[i].serial, 7);
 		cr_expect_eq(r.servers[i].differs, 0);
@@ -725,6 +742,61 @@ Test(health, consistency_over_tcp_and_without_signatures)
 	cr_expect_not_null(strstr(r.summary, "ns2.example.com (127.0.0.3) "
 	    "serves the RRset without RRSIG records"), "summary: got \"%s\"",
 	    r.summary);
+	consistency_report_free(&r);
+	world_stop(&w);
+}
+
+Test(health, consistency_names_a_server_with_bad_signatures)
+{
+	static const struct fu_fault bad[] = {
+		{ OWNER, "TLSA", FU_AD_BADSIG }, { NULL, NULL, 0 }
+	};
+	struct world w;
+	struct consistency_report r;
+
+	world_start2(&w, NULL, ZONE_AT(TLSA(OWNER ".", TLSA_HEX)),
+	    ZONE_AT(TLSA(OWNER ".", TLSA_HEX)), SIGNED, bad);
+	cr_assert_eq(health_tlsa_consistency_opt(OWNER, &w.rc, &w.o, &r),
+	    DANE_OK);
+	dump_consistency(&r);
+	cr_expect_eq(r.status, HEALTH_FAIL, "status: got %s (%s), want fail",
+	    health_status_name(r.status), r.summary);
+	cr_expect_eq(r.consistent, 1);
+	cr_assert_eq(r.server_count, 2);
+	cr_expect_eq(r.servers[0].rrsig_verified, 1);
+	cr_expect_eq(r.servers[1].rrsig_verified, 0);
+	cr_expect_not_null(r.servers[1].rrsig_why);
+	cr_expect_not_null(strstr(r.summary, "ns2.example.com (127.0.0.3) "
+	    "serves RRSIGs that do not verify"), "summary: got \"%s\"",
+	    r.summary);
+	consistency_report_free(&r);
+	world_stop(&w);
+}
+
+/* The NS RRset does not validate: the servers as the upstream says */
+Test(health, consistency_of_a_zone_whose_ns_rrset_is_bogus)
+{
+	static const struct fu_fault bad_ns[] = {
+		{ "example.com", "NS", FU_AD_BADSIG }, { NULL, NULL, 0 }
+	};
+	struct world w;
+	struct consistency_report r;
+
+	world_start3(&w, NULL, ZONE_AT(TLSA(OWNER ".", TLSA_HEX)),
+	    ZONE_AT(TLSA(OWNER ".", TLSA_HEX)), SIGNED, NULL, bad_ns);
+	cr_assert_eq(health_tlsa_consistency_opt(OWNER, &w.rc, &w.o, &r),
+	    DANE_OK);
+	dump_consistency(&r);
+	cr_expect_eq(r.status, HEALTH_FAIL, "status: got %s (%s), want fail",
+	    health_status_name(r.status), r.summary);
+	cr_assert_not_null(r.zone);
+	cr_expect_str_eq(r.zone, "example.com");
+	cr_expect_eq(r.ns_dnssec, DANE_DNSSEC_BOGUS);
+	cr_assert_not_null(r.ns_why);
+	cr_expect_not_null(strstr(r.ns_why, "NS lookup of example.com: "
+	    "validation failure"), "ns_why: got \"%s\"", r.ns_why);
+	cr_expect_eq(r.server_count, 2);
+	cr_expect_eq(r.consistent, 1);
 	consistency_report_free(&r);
 	world_stop(&w);
 }
