@@ -41,9 +41,9 @@
  *	in-process; libdane's context is used only for the "libdane" step.
  *
  * BOUNDS
- *	Each query waits at most timeout_ms (default 3000 ms; a query to
- *	an authoritative server or an upstream over UDP, and then once
- *	more over TCP when the UDP reply was truncated); all queries of
+ *	Each query waits at most timeout_ms (default 3000 ms; one sent to
+ *	a particular server that many ms over UDP and, after a truncated
+ *	reply, for the TCP connection and for each read); all queries of
  *	one call together at most budget_ms (default 30000 ms), after
  *	which the remaining steps are reported as skipped and the
  *	remaining servers as not asked, with that reason.  The "libdane"
