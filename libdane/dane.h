@@ -103,6 +103,7 @@ struct dane_tlsa_rr {
 
 #define DANE_NAME_MAX 256	/* presentation form, no trailing dot, NUL */
 #define DANE_MX_MAX 32
+#define DANE_WHY_MAX 512	/* dane_facts.fail_why, with its NUL */
 
 /*
  * Facts about one (next-hop domain, server host) pair, as gathered by
@@ -142,6 +143,20 @@ struct dane_facts {
 	 * NOT_QUERIED.  dane_decide() follows settings.no_dnssec.
 	 */
 	int dnssec_unavailable;
+	/*
+	 * Why the first lookup above that FAILED failed, for diagnostics
+	 * (sendmail-dane-check): fail_query is what was asked, as
+	 * "name/TYPE" ("_25._tcp.mx.example.com/TLSA"), fail_why the
+	 * reason: libunbound's why_bogus text when the answer failed
+	 * DNSSEC validation (then fail_bogus is 1), else e.g. "SERVFAIL",
+	 * "no answer within the DNS time budget of 15000 ms", "malformed
+	 * reply" or "name too long to look up".  With dnssec_unavailable
+	 * they describe the root DNSKEY probe ("./DNSKEY").  Both "" when
+	 * nothing failed.  Printable ASCII, cut to fit.
+	 */
+	char fail_query[DANE_NAME_MAX + 16];
+	char fail_why[DANE_WHY_MAX];
+	int fail_bogus;
 };
 
 /* Treatment of PKIX usages 0 and 1 (docs/POLICY.md, usage 0/1 rule). */

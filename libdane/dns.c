@@ -46,10 +46,13 @@
  *	and the TLSA RRset of the TLSA base domain, stopping as soon as
  *	the decision is known.  A failing lookup (SERVFAIL, bogus, timeout,
  *	network error, malformed reply, a name too long to ask for) is
- *	FAILED with BOGUS security; NXDOMAIN and NODATA are answers.  A
- *	TLSA RR whose RDATA is too short to hold usage, selector and
- *	matching type is counted in tlsa_malformed (an unusable record,
- *	RFC 7671 section 9), not dropped.  CNAME chains are followed as the
+ *	FAILED with BOGUS security; NXDOMAIN and NODATA are answers.  The
+ *	first lookup that fails is named in the facts' fail_query, with
+ *	its reason (libunbound's why_bogus for a bogus answer) in
+ *	fail_why, for diagnostics only.  A TLSA RR whose RDATA is too
+ *	short to hold usage, selector and matching type is counted in
+ *	tlsa_malformed (an unusable record, RFC 7671 section 9), not
+ *	dropped.  CNAME chains are followed as the
  *	answer carries them; only the end of a chain is recorded, so
  *	intermediate names never become a TLSA base or a reference
  *	identifier (2.2.3).  The security of an answer through a CNAME
@@ -94,6 +97,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +154,9 @@ struct dane_ctx {
 	int worker_started;		/* in this process, for ub */
 	danei_reply_fn *reply_fn;	/* fuzz seam: replies without DNS */
 	void *reply_arg;
+	struct dane_facts *facts;	/* being gathered: its first failure */
+	char probe_why[256];		/* why the last probe failed */
+	int probe_bogus;		/* ... it failed validation */
 };
 
 static void ub_forget(struct dane_ctx *c);
@@ -789,6 +796,8 @@ upstream_validates(struct dane_ctx *c)
 		why = "not validated";
 	c->probe = -1;
 	c->probe_when = now;
+	danei_strlcpy(c->probe_why, why, sizeof(c->probe_why));
+	c->probe_bogus = res != NULL && res->bogus;
 	danei_log(c->log_fn, c->log_arg, LOG_ERR,
 	    "dane: upstream %s cannot deliver DNSSEC (root DNSKEY RRset: "
 	    "%s); DNSSEC unavailable, DANE cannot be applied",
@@ -860,11 +869,40 @@ set_failed(struct dane_lookup *l)
 	l->dnssec = DANE_DNSSEC_BOGUS;
 }
 
+/*
+ * Note why a lookup of the gathering in progress failed, if it is the
+ * first to fail (dane_facts.fail_query).  Allocates nothing.
+ */
+static void __attribute__((format(printf, 5, 6)))
+note_failure(struct dane_ctx *c, const char *name, int type, int bogus,
+    const char *fmt, ...)
+{
+	const ldns_rr_descriptor *d = ldns_rr_descript((uint16_t)type);
+	struct dane_facts *f = c->facts;
+	va_list ap;
+
+	if (f == NULL || f->fail_query[0] != '\0')
+		return;
+	if (d != NULL && d->_name != NULL)
+		snprintf(f->fail_query, sizeof(f->fail_query), "%s/%s", name,
+		    d->_name);
+	else
+		snprintf(f->fail_query, sizeof(f->fail_query), "%s/TYPE%d",
+		    name, type);
+	va_start(ap, fmt);
+	vsnprintf(f->fail_why, sizeof(f->fail_why), fmt, ap);
+	va_end(ap);
+	danei_sanitize(f->fail_query, NULL);
+	danei_sanitize(f->fail_why, NULL);
+	f->fail_bogus = bogus;
+}
+
 /* Turn a validated result into an answer; failures stay FAILED. */
 static enum dane_result
 classify(struct dane_ctx *c, const char *name, struct ub_result *res,
     struct answer *a)
 {
+	const ldns_lookup_table *rc;
 	ldns_status st;
 
 	if (res->bogus) {
@@ -872,18 +910,33 @@ classify(struct dane_ctx *c, const char *name, struct ub_result *res,
 		    "dane: DNSSEC validation failed for %s type %d: %s", name,
 		    (int)a->type, res->why_bogus != NULL ? res->why_bogus :
 		    "bogus");
+		note_failure(c, name, (int)a->type, 1, "%s",
+		    res->why_bogus != NULL ? res->why_bogus : "bogus");
 		return DANE_OK;
 	}
 	if (res->rcode != LDNS_RCODE_NOERROR &&
-	    res->rcode != LDNS_RCODE_NXDOMAIN)
-		return DANE_OK;		/* SERVFAIL, REFUSED, ...: failure */
-	if (res->answer_packet == NULL || res->answer_len <= 0)
+	    res->rcode != LDNS_RCODE_NXDOMAIN) {
+		/* SERVFAIL, REFUSED, ...: failure */
+		rc = ldns_lookup_by_id(ldns_rcodes, res->rcode);
+		if (rc != NULL && rc->name != NULL)
+			note_failure(c, name, (int)a->type, 0, "%s", rc->name);
+		else
+			note_failure(c, name, (int)a->type, 0, "RCODE %d",
+			    res->rcode);
 		return DANE_OK;
+	}
+	if (res->answer_packet == NULL || res->answer_len <= 0) {
+		note_failure(c, name, (int)a->type, 0, "empty reply");
+		return DANE_OK;
+	}
 	st = ldns_wire2pkt(&a->pkt, res->answer_packet,
 	    (size_t)res->answer_len);
 	if (st == LDNS_STATUS_MEM_ERR)
 		return DANE_ERR_NOMEM;
 	if (st != LDNS_STATUS_OK || a->pkt == NULL || ldns_pkt_tc(a->pkt)) {
+		note_failure(c, name, (int)a->type, 0, "%s",
+		    st != LDNS_STATUS_OK || a->pkt == NULL ?
+		    "malformed reply" : "truncated reply");
 		ldns_pkt_free(a->pkt);
 		a->pkt = NULL;
 		return DANE_OK;
@@ -919,8 +972,17 @@ lookup(struct dane_ctx *c, const char *name, ldns_rr_type type,
 	if (st != LDNS_STATUS_OK || a->qname == NULL)
 		return st == LDNS_STATUS_OK ? DANE_ERR_NOMEM : DANE_ERR_INVAL;
 	a->owner = a->qname;		/* until a chain is followed */
-	if ((r = resolve(c, name, (int)type, &res)) != DANE_OK || res == NULL)
+	if ((r = resolve(c, name, (int)type, &res)) != DANE_OK)
 		return r;
+	if (res == NULL) {
+		if (c->spent_ms >= c->budget_ms)
+			note_failure(c, name, (int)type, 0, "no answer within "
+			    "the DNS time budget of %u ms", c->budget_ms);
+		else
+			note_failure(c, name, (int)type, 0, "no answer "
+			    "(network or resolver error)");
+		return DANE_OK;
+	}
 	r = classify(c, name, res, a);
 	ub_resolve_free(res);
 	return r;
@@ -1117,6 +1179,8 @@ tlsa_query(struct dane_ctx *c, struct dane_facts *f, const char *base,
 		/* No such name can be looked up: fail closed. */
 		memset(a, 0, sizeof(*a));
 		set_failed(&a->l);
+		note_failure(c, qname, LDNS_RR_TYPE_TLSA, 0, "name too long "
+		    "to look up");
 		return DANE_OK;
 	}
 	return lookup(c, qname, LDNS_RR_TYPE_TLSA, a);
@@ -1304,10 +1368,19 @@ dane_gather(struct dane_ctx *c, const char *nexthop, const char *host,
 	r = setup_facts(f, nexthop, host, port);
 	if (r == DANE_OK && !f->nexthop_is_literal &&
 	    (r = ctx_ready(c)) == DANE_OK) {
-		if (upstream_validates(c))
+		if (upstream_validates(c)) {
+			c->facts = f;
 			r = gather(c, f);
-		else
+			c->facts = NULL;
+		} else {
 			f->dnssec_unavailable = 1;
+			danei_strlcpy(f->fail_query, "./DNSKEY",
+			    sizeof(f->fail_query));
+			danei_strlcpy(f->fail_why, c->probe_why,
+			    sizeof(f->fail_why));
+			danei_sanitize(f->fail_why, NULL);
+			f->fail_bogus = c->probe_bogus;
+		}
 	}
 	if (r != DANE_OK) {
 		dane_facts_free(f);

@@ -46,6 +46,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
+#include "health.h"
 #include "probe.h"
 #include "report.h"
 #include "view.h"
@@ -91,7 +94,7 @@ struct cli {
 	int s_set, o_set;
 	enum dane_usage01 usage01;
 	unsigned port;			/* 0: the mailer's */
-	int json, no_connect;
+	int json, no_connect, health;
 	const char *cf, *access, *mailer, *ehlo, *sendmail;
 	int cf_given;
 	unsigned timeout_s, total_s, warn_days;
@@ -549,6 +552,60 @@ probe_address(const struct cli *c, struct view *v, struct probe_dest *d,
 	probe_decide_address(h, a);
 }
 
+/*
+ * --health: tools/health.c's steps, one line each (text), or one JSON
+ * object {"health": {"status", "steps": [{id, subject, status,
+ * reason}]}} when there is no destination.  Returns 1 when a step
+ * failed.
+ */
+static int
+show_health(const struct cli *c)
+{
+	struct health_report h;
+	size_t i;
+	int failed;
+
+	if (health_check(&c->rc, &h) != DANE_OK) {
+		fprintf(stderr, PROG ": health check: out of memory\n");
+		return 1;
+	}
+	failed = h.status == HEALTH_FAIL;
+	if (c->json && c->dest == NULL) {
+		json_object *o = json_object_new_object(), *a, *st, *e;
+
+		a = json_object_new_array();
+		for (i = 0; i < h.step_count; i++) {
+			e = json_object_new_object();
+			json_object_object_add(e, "id",
+			    json_object_new_string(h.steps[i].id));
+			json_object_object_add(e, "subject",
+			    json_object_new_string(h.steps[i].subject));
+			json_object_object_add(e, "status", json_object_new_string(
+			    health_status_name(h.steps[i].status)));
+			json_object_object_add(e, "reason",
+			    json_object_new_string(h.steps[i].reason));
+			json_object_array_add(a, e);
+		}
+		st = json_object_new_object();
+		json_object_object_add(st, "status",
+		    json_object_new_string(health_status_name(h.status)));
+		json_object_object_add(st, "steps", a);
+		json_object_object_add(o, "health", st);
+		printf("%s\n", json_object_to_json_string_ext(o,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	} else if (!c->json) {
+		for (i = 0; i < h.step_count; i++)
+			printf("health %-4s %s%s%s: %s\n",
+			    health_status_name(h.steps[i].status),
+			    h.steps[i].id, h.steps[i].subject[0] != '\0' ?
+			    " " : "", h.steps[i].subject, h.steps[i].reason);
+		printf("health: %s\n", health_status_name(h.status));
+	}
+	health_report_free(&h);
+	return failed;
+}
+
 static int
 run(struct cli *c)
 {
@@ -633,6 +690,16 @@ run(struct cli *c)
 				return 2;
 			}
 	}
+	/* resolver and trust health, with sendmail's settings, before the
+	 * destination (or alone) */
+	if (c->health) {
+		int failed = show_health(c);
+
+		if (c->dest == NULL) {
+			view_free(&v);
+			return failed ? 1 : 0;
+		}
+	}
 	if (view_route(&v, c->sendmail, c->dest, c->mailer,
 	    VIEW_BV_TIMEOUT) != 0) {
 		fprintf(stderr, PROG ": %s\n", v.route_error);
@@ -671,8 +738,6 @@ run(struct cli *c)
 	    DANE_TRUST_ANCHOR_DEFAULT, c->rc.unbound_conf != NULL ?
 	    ", unbound.conf " : "", c->rc.unbound_conf != NULL ?
 	    c->rc.unbound_conf : "");
-	/* HEALTH: tools/health.c (resolver and trust health) reports here,
-	 * before the destination, when --health is given. */
 	memset(&o, 0, sizeof(o));
 	/* --timeout: every step of a connection gets that much */
 	o.connect_s = c->timeout_s != 0 ? c->timeout_s : PROBE_CONNECT_S;
@@ -836,17 +901,18 @@ main(int argc, char **argv)
 			c.sendmail = optarg;
 			break;
 		case OPT_HEALTH:
-			/* resolver and trust health: tools/health.c, to be
-			 * wired here */
-			fprintf(stderr, PROG ": --health is not available in "
-			    "this build\n");
-			return 2;
+			c.health = 1;
+			break;
 		case OPT_HELP:
 			usage();
 			return 0;
 		default:
 			goto bad;
 		}
+	}
+	if (optind >= argc && c.health) {
+		(void)signal(SIGPIPE, SIG_IGN);
+		return run(&c);		/* the health check alone */
 	}
 	if (optind >= argc || !dest_ok(argv[optind]))
 		goto bad;

@@ -919,6 +919,74 @@ Test(dns, upstream_failures_fail_closed)
 	    "(see the messages above)");
 }
 
+/*
+ * The facts name the first lookup that failed and why (fail_query,
+ * fail_why): libunbound's why_bogus for a bogus answer, the RCODE, the
+ * budget, the root DNSKEY probe; nothing when no lookup failed.
+ */
+struct failcase {
+	const char *name;
+	struct fu_fault faults[FAULTS_MAX];
+	int server;
+	unsigned timeout_ms;
+	const char *query;		/* fail_query */
+	const char *why;		/* in fail_why; "" = empty */
+	int bogus;
+};
+
+Test(dns, the_first_failed_lookup_is_named_with_its_reason)
+{
+	static const struct fu_zone zones[] = {
+		EXAMPLE(A_MX "|" TLSA("_25._tcp.mx")), { NULL, 0, NULL }
+	};
+	static const struct failcase cases[] = {
+		{ "all secure", { { NULL } }, 0, 0, "", "", 0 },
+		{ "TLSA with a corrupted RRSIG",
+		  { { T_ORIG, "TLSA", FU_AD_BADSIG } }, 0, 0,
+		  T_ORIG "/TLSA", "validation failure", 1 },
+		{ "A RRset stripped of its RRSIGs",
+		  { { "mx.example.com", "A", FU_AD_UNSIGNED } }, 0, 0,
+		  "mx.example.com/A", "validation failure", 1 },
+		{ "SERVFAIL for the AAAA RRset",
+		  { { "mx.example.com", "AAAA", FU_SERVFAIL } }, 0, 0,
+		  "mx.example.com/AAAA", "SERVFAIL", 0 },
+		{ "TLSA never answered", { { T_ORIG, "TLSA", FU_DROP } }, 0,
+		  1500, T_ORIG "/TLSA", "time budget of 1500 ms", 0 },
+		{ "upstream strips every RRSIG: the probe", { { NULL } },
+		  FU_STRIP_ALL, 0, "./DNSKEY", "validation failure", 1 },
+	};
+	struct dane_facts *f;
+	struct dane_ctx *c;
+	struct fakeup *u;
+	enum dane_result r;
+	size_t i;
+
+	for (i = 0; i < N(cases); i++) {
+		const struct failcase *k = &cases[i];
+
+		u = fu_start(zones, k->faults, k->server);
+		c = new_ctx(u, k->timeout_ms);
+		f = NULL;
+		r = dane_gather(c, "example.com", "mx.example.com", 25, &f);
+		cr_assert_eq(r, DANE_OK, "%s: gather got %s, want success",
+		    k->name, dane_strerror(r));
+		cr_expect_str_eq(f->fail_query, k->query, "%s: fail_query got "
+		    "\"%s\", want \"%s\"", k->name, f->fail_query, k->query);
+		if (k->why[0] == '\0')
+			cr_expect_str_empty(f->fail_why, "%s: fail_why got "
+			    "\"%s\", want \"\"", k->name, f->fail_why);
+		else
+			cr_expect_not_null(strstr(f->fail_why, k->why),
+			    "%s: fail_why got \"%s\", want \"%s\" in it",
+			    k->name, f->fail_why, k->why);
+		cr_expect_eq(f->fail_bogus, k->bogus, "%s: fail_bogus got %d, "
+		    "want %d", k->name, f->fail_bogus, k->bogus);
+		dane_facts_free(f);
+		dane_ctx_free(c);
+		fu_stop(u);
+	}
+}
+
 static struct dane_policy *
 gather_decide(struct dane_ctx *c, const char *nexthop, const char *host,
     uint64_t *took)

@@ -44,6 +44,7 @@ struct zone {
 	int is_signed;
 	struct zone *parent;
 	ldns_key_list *keys;
+	int keys_borrowed;	/* another instance's (fu_start_at like) */
 	ldns_rr *ds;
 	ldns_rr_list *rrs;	/* SOA first; with RRSIG and NSEC if signed */
 };
@@ -155,10 +156,39 @@ zone_add(struct fakeup *u, const char *origin, int is_signed)
 	z->origin = o;
 	z->is_signed = is_signed;
 	cr_assert_not_null(z->rrs = ldns_rr_list_new());
-	push_text(z->rrs, "@ SOA ns.invalid. hostmaster.invalid. "
-	    "1 3600 600 86400 300", o);
-	push_text(z->rrs, "@ NS ns.invalid.", o);
 	return z;
+}
+
+/* The SOA first (the zone's own or ours), and an apex NS RRset. */
+static void
+finish_apex(struct zone *z)
+{
+	ldns_rr_list *all;
+	ldns_rr *soa = NULL, *rr;
+	size_t i, n = ldns_rr_list_rr_count(z->rrs);
+	int has_ns = 0;
+
+	cr_assert_not_null(all = ldns_rr_list_new());
+	for (i = 0; i < n; i++) {
+		rr = ldns_rr_list_rr(z->rrs, i);
+		if (!name_eq(ldns_rr_owner(rr), z->origin))
+			continue;
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA && soa == NULL)
+			soa = rr;
+		has_ns |= ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS;
+	}
+	if (soa == NULL)
+		push_text(all, "@ SOA ns.invalid. hostmaster.invalid. "
+		    "1 3600 600 86400 300", z->origin);
+	else
+		ldns_rr_list_push_rr(all, soa);
+	for (i = 0; i < n; i++)
+		if ((rr = ldns_rr_list_rr(z->rrs, i)) != soa)
+			ldns_rr_list_push_rr(all, rr);
+	if (!has_ns)
+		push_text(all, "@ NS ns.invalid.", z->origin);
+	ldns_rr_list_free(z->rrs);	/* the records are now all's */
+	z->rrs = all;
 }
 
 static void
@@ -181,13 +211,39 @@ link_parents(struct fakeup *u)
 	}
 }
 
+/* The key of the same zone in another instance, or NULL. */
+static ldns_key_list *
+keys_of(const struct fakeup *like, const struct zone *z)
+{
+	size_t i;
+
+	for (i = 0; like != NULL && i < like->nzones; i++)
+		if (name_eq(like->zones[i].origin, z->origin) &&
+		    like->zones[i].keys != NULL)
+			return like->zones[i].keys;
+	return NULL;
+}
+
 static void
-make_key(struct zone *z)
+make_key(struct zone *z, const struct fakeup *like)
 {
 	time_t now = time(NULL);
+	ldns_key_list *shared = keys_of(like, z);
 	ldns_rr *dnskey;
 	ldns_key *k;
 
+	if (shared != NULL) {
+		/* one zone, several servers: one key */
+		z->keys = shared;
+		z->keys_borrowed = 1;
+		k = ldns_key_list_key(shared, 0);
+		cr_assert_not_null(dnskey = ldns_key2rr(k));
+		ldns_rr_set_ttl(dnskey, TTL);
+		cr_assert_not_null(z->ds = ldns_key_rr2ds(dnskey, LDNS_SHA256));
+		ldns_rr_set_ttl(z->ds, TTL);
+		ldns_rr_list_push_rr(z->rrs, dnskey);
+		return;
+	}
 	k = ldns_key_new_frm_algorithm(LDNS_SIGN_ECDSAP256SHA256, 256);
 	cr_assert_not_null(k, "key: got none, want an ECDSA P-256 key");
 	ldns_key_set_pubkey_owner(k, ldns_rdf_clone(z->origin));
@@ -230,7 +286,8 @@ sign_zone(struct zone *z)
 }
 
 static void
-build(struct fakeup *u, const struct fu_zone *zones)
+build(struct fakeup *u, const struct fu_zone *zones,
+    const struct fakeup *like)
 {
 	size_t i;
 
@@ -246,10 +303,12 @@ build(struct fakeup *u, const struct fu_zone *zones)
 				push_records(&u->zones[j], zones[i].rrs);
 		ldns_rdf_deep_free(o);
 	}
+	for (i = 0; i < u->nzones; i++)
+		finish_apex(&u->zones[i]);
 	link_parents(u);
 	for (i = 0; i < u->nzones; i++)
 		if (u->zones[i].is_signed)
-			make_key(&u->zones[i]);
+			make_key(&u->zones[i], like);
 	for (i = 1; i < u->nzones; i++) {
 		struct zone *z = &u->zones[i];
 		ldns_rr *ns = NULL;
@@ -568,6 +627,8 @@ reply_new(const ldns_pkt *q)
 	ldns_pkt_set_rd(p, ldns_pkt_rd(q));
 	ldns_pkt_set_cd(p, ldns_pkt_cd(q));
 	ldns_pkt_set_ra(p, true);
+	/* asked without recursion: answer as an authoritative server */
+	ldns_pkt_set_aa(p, !ldns_pkt_rd(q));
 	if (ldns_pkt_edns_udp_size(q) > 0) {
 		ldns_pkt_set_edns_udp_size(p, EDNS_SIZE);
 		ldns_pkt_set_edns_do(p, ldns_pkt_edns_do(q));
@@ -897,9 +958,9 @@ udp_socket(struct sockaddr_in *sa)
 	return fd;
 }
 
-/* UDP and TCP on one free loopback port. */
+/* UDP and TCP on one port of addr (a free one for port 0). */
 static void
-listen_free_port(struct fakeup *u)
+listen_port(struct fakeup *u, const char *addr, unsigned port)
 {
 	struct sockaddr_in sa;
 	int tries, one = 1;
@@ -907,7 +968,9 @@ listen_free_port(struct fakeup *u)
 	for (tries = 0; tries < 20; tries++) {
 		memset(&sa, 0, sizeof(sa));
 		sa.sin_family = AF_INET;
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		cr_assert_eq(inet_pton(AF_INET, addr, &sa.sin_addr), 1,
+		    "address \"%s\": got none, want an IPv4 address", addr);
+		sa.sin_port = htons((uint16_t)port);
 		u->udp = udp_socket(&sa);
 		cr_assert((u->tcp = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
 		(void)setsockopt(u->tcp, SOL_SOCKET, SO_REUSEADDR, &one,
@@ -918,7 +981,7 @@ listen_free_port(struct fakeup *u)
 		close(u->udp);
 		close(u->tcp);
 	}
-	cr_assert_lt(tries, 20, "got no free loopback port, want one");
+	cr_assert_lt(tries, 20, "got no free port on %s, want one", addr);
 	u->port = ntohs(sa.sin_port);
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
@@ -930,6 +993,13 @@ struct fakeup *
 fu_start(const struct fu_zone *zones, const struct fu_fault *faults,
     int flags)
 {
+	return fu_start_at(zones, faults, flags, "127.0.0.1", 0, NULL);
+}
+
+struct fakeup *
+fu_start_at(const struct fu_zone *zones, const struct fu_fault *faults,
+    int flags, const char *addr, unsigned port, const struct fakeup *like)
+{
 	struct fakeup *u;
 	size_t i;
 
@@ -940,10 +1010,10 @@ fu_start(const struct fu_zone *zones, const struct fu_fault *faults,
 		cr_assert_lt(i, FAULTS_MAX - 1, "got too many faults");
 		u->faults[i] = faults[i];
 	}
-	build(u, zones);
+	build(u, zones, like);
 	write_anchor(u);
-	listen_free_port(u);
-	snprintf(u->upstream, sizeof(u->upstream), "127.0.0.1@%u",
+	listen_port(u, addr, port);
+	snprintf(u->upstream, sizeof(u->upstream), "%s@%u", addr,
 	    (unsigned)u->port);
 	if (flags & FU_CLOSED) {
 		close(u->udp);
@@ -961,6 +1031,12 @@ const char *
 fu_upstream(const struct fakeup *u)
 {
 	return u->upstream;
+}
+
+unsigned
+fu_port(const struct fakeup *u)
+{
+	return u->port;
 }
 
 const char *
@@ -1022,7 +1098,7 @@ fu_stop(struct fakeup *u)
 		ldns_rdf_deep_free(u->zones[i].origin);
 		ldns_rr_list_deep_free(u->zones[i].rrs);
 		ldns_rr_free(u->zones[i].ds);
-		if (u->zones[i].keys != NULL)
+		if (u->zones[i].keys != NULL && !u->zones[i].keys_borrowed)
 			ldns_key_list_free(u->zones[i].keys);
 	}
 	pthread_mutex_destroy(&u->mu);

@@ -7,7 +7,11 @@
  *
  *	struct fakeup *fu_start(const struct fu_zone *zones,
  *	    const struct fu_fault *faults, int flags);
+ *	struct fakeup *fu_start_at(const struct fu_zone *zones,
+ *	    const struct fu_fault *faults, int flags, const char *addr,
+ *	    unsigned port, const struct fakeup *like);
  *	const char *fu_upstream(const struct fakeup *u);
+ *	unsigned fu_port(const struct fakeup *u);
  *	const char *fu_anchor(const struct fakeup *u);
  *	void fu_queries(struct fakeup *u, int all, char *buf, size_t size);
  *	void fu_stop(struct fakeup *u);
@@ -27,19 +31,30 @@
  *	RRset when it is signed, without one (the parent's NSEC at the
  *	delegation proves that) when it is not.  Records are given in
  *	zone-file syntax, '|'-separated, names relative to the origin,
- *	TTL 300 unless given; SOA and apex NS are added.
+ *	TTL 300 unless given; an SOA (serial 1) and an apex NS RRset
+ *	(ns.invalid.) are added unless the records hold their own.  A
+ *	query without RD is answered with AA set, as by an authoritative
+ *	server.
  *
  *	`faults` (ended by a NULL qname, may be NULL) makes the server
  *	misbehave for one query name and type; `flags` applies to the
  *	whole server.  Every query received is recorded.
  *
+ *	fu_start_at() is fu_start() listening on the IPv4 address addr
+ *	(e.g. another loopback address, 127.0.0.2) and port (0: a free
+ *	one); several instances with the same port on different addresses
+ *	play the authoritative servers of one zone, each with its own
+ *	records.  With `like` (NULL: none), a signed zone that `like` also
+ *	has is signed with like's key, as a zone's servers share its key;
+ *	stop the instance before `like`.
+ *
  *	fu_upstream() is the address for ub_ctx_set_fwd(), as
- *	"127.0.0.1@PORT".  fu_queries() writes the queries received so
- *	far, in order, as "name/TYPE" ("+tcp" over TCP), blank separated,
- *	names without the root dot; with all == 0 the validator's own
- *	queries (DNSKEY, DS, RFC 8145 key tags) are left out and repeats
- *	of one query in a row count once.  fu_stop() stops the server
- *	and removes the trust anchor file.
+ *	"127.0.0.1@PORT", fu_port() that port.  fu_queries() writes the
+ *	queries received so far, in order, as "name/TYPE" ("+tcp" over
+ *	TCP), blank separated, names without the root dot; with all == 0
+ *	the validator's own queries (DNSKEY, DS, RFC 8145 key tags) are
+ *	left out and repeats of one query in a row count once.  fu_stop()
+ *	stops the server and removes the trust anchor file.
  *
  * DIAGNOSTICS
  *	Setup failures are Criterion assertion failures.
@@ -90,7 +105,11 @@ struct fakeup;
 
 struct fakeup *fu_start(const struct fu_zone *zones,
     const struct fu_fault *faults, int flags);
+struct fakeup *fu_start_at(const struct fu_zone *zones,
+    const struct fu_fault *faults, int flags, const char *addr,
+    unsigned port, const struct fakeup *like);
 const char *fu_upstream(const struct fakeup *u);
+unsigned fu_port(const struct fakeup *u);
 const char *fu_anchor(const struct fakeup *u);
 void fu_queries(struct fakeup *u, int all, char *buf, size_t size);
 void fu_stop(struct fakeup *u);
