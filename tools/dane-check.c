@@ -553,6 +553,29 @@ probe_address(const struct cli *c, struct view *v, struct probe_dest *d,
 }
 
 /*
+ * Where a TLSA RRset was found (or its lookup failed, e.g. bogus): does
+ * every authoritative server of its
+ * zone give the same one (tools/health.h)?  Servers that differ make
+ * DANE fail for some deliveries and not others.
+ */
+static void
+tlsa_servers(const struct cli *c, struct probe_host *h, uint16_t port)
+{
+	char owner[DANE_NAME_MAX + 16];
+
+	if (c->no_connect || h->facts == NULL ||
+	    h->facts->tlsa_base[0] == '\0' ||
+	    (h->facts->tlsa.answer != DANE_ANSWER_FOUND &&
+	    h->facts->tlsa.answer != DANE_ANSWER_FAILED))
+		return;
+	snprintf(owner, sizeof(owner), "_%u._tcp.%s", port,
+	    h->facts->tlsa_base);
+	if (health_tlsa_consistency(owner, &c->rc, &h->tlsa_servers) ==
+	    DANE_OK)
+		h->tlsa_servers_done = 1;
+}
+
+/*
  * --health: tools/health.c's steps, one line each (text), or one JSON
  * object {"health": {"status", "steps": [{id, subject, status,
  * reason}]}} when there is no destination.  Returns 1 when a step
@@ -774,6 +797,9 @@ run(struct cli *c)
 				add_original(ctx, &s, h, d.input, d.nexthop,
 				    d.port);
 			h->rr_count = probe_rr_classify(&s, h->facts, &h->rrs);
+			if (h->facts != NULL)
+				(void)health_answers(h->facts, &h->answers);
+			tlsa_servers(c, h, d.port);
 		}
 		list_addresses(h, d.port);
 		for (k = 0; k < h->addr_count; k++)

@@ -1420,6 +1420,9 @@ probe_host_free(struct probe_host *h)
 	}
 	free(h->addrs);
 	free(h->rrs);
+	health_answers_free(&h->answers);
+	if (h->tlsa_servers_done)
+		consistency_report_free(&h->tlsa_servers);
 	dane_policy_free(h->policy);
 	dane_facts_free(h->facts);
 	memset(h, 0, sizeof(*h));

@@ -101,6 +101,7 @@
 #include <openssl/x509.h>
 
 #include "dane.h"
+#include "health.h"
 #include "smdane.h"
 
 #define PROBE_CHAIN_MAX 10
@@ -282,6 +283,12 @@ struct probe_host {
 	int decides;			/* the host sendmail would deliver to */
 	int reached;			/* sendmail would try it (no host
 					 * before it accepted) */
+	/* the DNSSEC status of each answer the facts were made of */
+	struct health_answers answers;	/* owned */
+	/* the TLSA RRset as each authoritative server of its zone gives
+	 * it (only where a TLSA RRset was found) */
+	struct consistency_report tlsa_servers;	/* owned */
+	int tlsa_servers_done;
 };
 
 enum probe_mx {

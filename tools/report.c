@@ -288,6 +288,56 @@ text_address(FILE *out, const struct view *v, const struct probe_dest *d,
 }
 
 /* --no-connect: the policy lines, as the tool printed them before */
+static const char *
+answer_word(enum dane_answer a)
+{
+	static const char *const w[] = { "found", "NXDOMAIN", "no records",
+		"lookup failed", "not looked up" };
+
+	return (unsigned)a < sizeof(w) / sizeof(w[0]) ? w[a] : "?";
+}
+
+static const char *
+dnssec_word(enum dane_dnssec s)
+{
+	return s == DANE_DNSSEC_SECURE ? "secure" : s ==
+	    DANE_DNSSEC_INSECURE ? "insecure" : "bogus";
+}
+
+/* The DNSSEC status of each answer, and the TLSA RRset per server. */
+static void
+text_answers(FILE *out, const struct probe_host *h)
+{
+	const struct consistency_report *c = &h->tlsa_servers;
+	size_t i;
+
+	for (i = 0; i < h->answers.count; i++) {
+		const struct health_answer *a = &h->answers.items[i];
+
+		fprintf(out, "  DNSSEC    %s %s%s%s: %s, %s%s%s\n", a->what,
+		    a->name, a->expanded != NULL ? " -> " : "",
+		    a->expanded != NULL ? a->expanded : "",
+		    answer_word(a->answer), dnssec_word(a->dnssec),
+		    a->why != NULL ? ": " : "", a->why != NULL ? a->why : "");
+	}
+	if (!h->tlsa_servers_done)
+		return;
+	fprintf(out, "  servers   %s: %s\n", health_status_name(c->status),
+	    c->summary != NULL ? c->summary : "");
+	for (i = 0; i < c->server_count; i++) {
+		const struct health_server *sv = &c->servers[i];
+
+		if (sv->state == HEALTH_SERVER_ANSWERED && !sv->differs)
+			continue;
+		fprintf(out, "    %s %s: %s%s%s\n", sv->name,
+		    sv->address != NULL ? sv->address : "(no address)",
+		    sv->differs ? "another TLSA RRset" :
+		    sv->state == HEALTH_SERVER_LAME ? "lame" :
+		    sv->state == HEALTH_SERVER_FAILED ? "failed" : "not asked",
+		    sv->why != NULL ? ", " : "", sv->why != NULL ? sv->why : "");
+	}
+}
+
 static int
 text_policy_only(FILE *out, const struct probe_dest *d)
 {
@@ -435,6 +485,7 @@ report_text(FILE *out, const struct report_info *ri)
 				fprintf(out, "    %zu malformed record(s): "
 				    "unusable\n", h->facts->tlsa_malformed);
 		}
+		text_answers(out, h);
 		for (k = 0; k < h->rr_count; k++) {
 			const struct probe_rr *r = &h->rrs[k];
 
@@ -564,6 +615,56 @@ jpush(struct jb *b, json_object *a, json_object *v)
 		json_object_put(v);
 		b->bad = 1;
 	}
+}
+
+/* "dnssec": the answers; "tlsa_servers": per authoritative server. */
+static void
+json_answers(struct jb *b, json_object *e, const struct probe_host *h)
+{
+	const struct consistency_report *c = &h->tlsa_servers;
+	json_object *arr = jarr(b), *ts, *svs;
+	size_t i;
+
+	for (i = 0; i < h->answers.count; i++) {
+		const struct health_answer *a = &h->answers.items[i];
+		json_object *o = jobj(b);
+
+		jstr(b, o, "what", a->what);
+		jstr(b, o, "name", a->name);
+		jstr_or_null(b, o, "expanded", a->expanded);
+		jstr(b, o, "answer", answer_word(a->answer));
+		jstr(b, o, "dnssec", dnssec_word(a->dnssec));
+		jstr_or_null(b, o, "why", a->why);
+		jpush(b, arr, o);
+	}
+	jset(b, e, "dnssec", arr);
+	if (!h->tlsa_servers_done) {
+		jstr(b, e, "tlsa_servers", NULL);
+		return;
+	}
+	ts = jobj(b);
+	svs = jarr(b);
+	jstr(b, ts, "owner", c->owner);
+	jstr_or_null(b, ts, "zone", c->zone);
+	jstr(b, ts, "status", health_status_name(c->status));
+	jstr_or_null(b, ts, "summary", c->summary);
+	jbool(b, ts, "consistent", c->consistent);
+	for (i = 0; i < c->server_count; i++) {
+		const struct health_server *sv = &c->servers[i];
+		json_object *o = jobj(b);
+		static const char *const st[] = { "answered", "lame",
+			"failed", "skipped" };
+
+		jstr(b, o, "name", sv->name);
+		jstr_or_null(b, o, "address", sv->address);
+		jstr(b, o, "state", (unsigned)sv->state < 4 ?
+		    st[sv->state] : "?");
+		jbool(b, o, "differs", sv->differs);
+		jstr_or_null(b, o, "why", sv->why);
+		jpush(b, svs, o);
+	}
+	jset(b, ts, "servers", svs);
+	jset(b, e, "tlsa_servers", ts);
 }
 
 static json_object *
@@ -929,6 +1030,7 @@ report_json_object(const struct report_info *ri)
 		else
 			jstr(&b, e, "preference", NULL);
 		jstr(&b, e, "role", d->hosts[i].role);
+		json_answers(&b, e, &d->hosts[i]);
 		jpush(&b, mxh, e);
 	}
 	jset(&b, mx, "hosts", mxh);

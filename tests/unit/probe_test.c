@@ -713,7 +713,15 @@ Test(json, shape_of_a_destination)
 	cr_assert_str_eq(json_object_get_string(member(x, "name",
 	    json_type_string)), "mx2.example.com");
 	member(top, "sendmail", json_type_object);
-	member(top, "mx", json_type_object);
+	x = member(member(top, "mx", json_type_object), "hosts",
+	    json_type_array);
+	cr_assert_gt(json_object_array_length(x), 0);
+	for (i = 0; i < json_object_array_length(x); i++) {
+		e = json_object_array_get_idx(x, i);
+		member(e, "dnssec", json_type_array);
+		/* no TLSA lookup was made in this test: null */
+		nullable(e, "tlsa_servers", json_type_object);
+	}
 	member(top, "timeouts", json_type_object);
 	member(top, "warnings", json_type_array);
 	hosts = member(top, "hosts", json_type_array);
