@@ -197,18 +197,20 @@ original_authenticates(const char *o, const char *server, const char *nexthop)
 static void
 add_originals(struct dlv_policy *slot, const char *server)
 {
-	const char *names[ORIGINALS_MAX];
+	const char *found[ORIGINALS_MAX];
+	char names[ORIGINALS_MAX][DANE_NAME_MAX];
 	struct dane_policy *p = slot->policy;
 	size_t n, i, k;
 
 	slot->own_refnames = p->refname_count;
 	slot->identities = seen_self(slot->nexthop) ? 1 : 0;
-	n = seen_originals(slot->nexthop, names, ORIGINALS_MAX);
+	/* copied: seen.c's pointers hold only until its next call */
+	n = seen_originals(slot->nexthop, found, ORIGINALS_MAX);
+	for (i = 0; i < n; i++)
+		snprintf(names[i], sizeof(names[i]), "%s", found[i]);
 	for (i = 0; i < n; i++) {
-		char o[DANE_NAME_MAX];
+		const char *o = names[i];
 
-		/* the list is only valid until the next seen_ call */
-		snprintf(o, sizeof(o), "%s", names[i]);
 		for (k = 0; k < p->refname_count; k++)
 			if (strcmp(p->refnames[k], o) == 0)
 				break;
@@ -227,12 +229,10 @@ add_originals(struct dlv_policy *slot, const char *server)
 			continue;
 		}
 		snprintf(p->refnames[p->refname_count++],
-		    sizeof(p->refnames[0]), "%s", o);
+		    sizeof(p->refnames[0]), "%.*s", DANE_NAME_MAX - 1, o);
 		if (slot->original[0] == '\0')
-			snprintf(slot->original, sizeof(slot->original), "%s",
-			    o);
-		/* names[] may have moved: look them up again */
-		n = seen_originals(slot->nexthop, names, ORIGINALS_MAX);
+			snprintf(slot->original, sizeof(slot->original),
+			    "%.*s", DANE_NAME_MAX - 1, o);
 	}
 	if (slot->identities == 0)
 		slot->identities = 1;
